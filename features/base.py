@@ -1,0 +1,225 @@
+"""FeatureExtractor base class, the extractor registry, FeatureSet and the shared contract check."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+
+from ltr.datasets.collection import Collection
+from ltr.errors import ConfigError, NotFittedError, SchemaError
+from ltr.naming import check_params, format_spec, parse_spec, select
+from ltr.schema import FEATURE_DTYPE, PAIRS, QID, require_columns
+
+_REGISTRY: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Class decorator: make an extractor constructible by its ``name`` (``get_extractor("bm25(k1=1.2)")``)."""
+    name = cls.name
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+        raise RuntimeError(f"feature extractor {name!r} registered twice")
+    _REGISTRY[name] = cls
+    return cls
+
+
+def available() -> list[str]:
+    """Names of the registered extractors."""
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def _load_builtin() -> None:
+    # importing the modules runs their @register decorators
+    import importlib
+    for mod in ("features.lexical", "features.recency", "features.domain", "features.pagerank"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:  # a module not written yet must not hide the others
+            if exc.name != mod:
+                raise
+
+
+def get_extractor(spec: "str | FeatureExtractor") -> "FeatureExtractor":
+    """An extractor from its printed form, e.g. ``"bm25(field='title', k1=1.2)"``."""
+    if isinstance(spec, FeatureExtractor):
+        return spec
+    _load_builtin()
+    parsed = parse_spec(spec, what="feature extractor")
+    cls = select(_REGISTRY, parsed.name, what="feature extractor")
+    check_params(parsed.params, cls().get_params(), owner=f"feature extractor {parsed.name!r}")
+    return cls(**parsed.params)
+
+
+class FeatureExtractor(BaseEstimator):
+    """Base class: ``fit(collection) -> self``, ``transform(pairs) -> DataFrame``, ``feature_names_out()``.
+
+    Subclasses set ``name`` (registry key), ``requires`` (columns ``transform`` reads from the pairs) and
+    keep ``__init__`` to keyword-only hyper-parameters stored unchanged (scikit-learn's ``clone`` contract).
+    Fitted state ends in ``_``.
+    """
+
+    name: str = "extractor"
+    requires: tuple[str, ...] = PAIRS
+
+    def fit(self, collection: Collection) -> "FeatureExtractor":
+        return self
+
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def feature_names_out(self) -> list[str]:
+        raise NotImplementedError
+
+    def fit_transform(self, collection: Collection, pairs: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(collection).transform(pairs)
+
+    # helpers for subclasses ------------------------------------------------------------------
+    def _check_fitted(self, attribute: str) -> None:
+        if not hasattr(self, attribute):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(collection) first")
+
+    def _check_pairs(self, pairs: pd.DataFrame) -> None:
+        require_columns(pairs, self.requires, caller=f"{type(self).__name__}.transform")
+
+    def _frame(self, columns: dict[str, np.ndarray], pairs: pd.DataFrame) -> pd.DataFrame:
+        """The output frame: float32 columns named as ``feature_names_out()``, on the pairs' index."""
+        names = self.feature_names_out()
+        if list(columns) != names:
+            raise RuntimeError(f"{type(self).__name__} produced {list(columns)} but declares {names}; "
+                               f"this is a bug in ltr; please report it.")
+        return pd.DataFrame({k: np.asarray(v, dtype=FEATURE_DTYPE) for k, v in columns.items()},
+                            index=pairs.index)
+
+    def spec(self) -> str:
+        """The printed form that :func:`get_extractor` parses back."""
+        return format_spec(self.name, self.get_params(), defaults=type(self)().get_params())
+
+
+_NORMALIZERS = ("zscore", "minmax")
+
+
+class FeatureSet:
+    """An ordered list of extractors whose columns are concatenated; duplicate names are refused.
+
+    Parameters
+    ----------
+    extractors : list of FeatureExtractor or str
+    normalize : {None, "zscore", "minmax"}
+        Feature normalisation, as RankLib's ``-norm zscore|linear``.
+    scope : {"query", "global"}
+        ``"query"`` normalises each query's rows by that query's own statistics (RankLib's per-query
+        normalisation; the same rule applies to new queries, so nothing is learned). ``"global"`` learns
+        one mean/std (or min/max) per feature on the pairs given to :meth:`fit` and keeps them
+        (``norm_params_``) to score new data with.
+    """
+
+    def __init__(self, extractors, *, normalize: str | None = None, scope: str = "query"):
+        self.extractors = [get_extractor(e) for e in extractors]
+        if normalize is not None and normalize not in _NORMALIZERS:
+            raise ConfigError(f"Unknown normalisation {normalize!r}. Choose from {list(_NORMALIZERS)} or None.")
+        if scope not in ("query", "global"):
+            raise ConfigError(f"Unknown normalisation scope {scope!r}. Choose from ['global', 'query'].")
+        self.normalize, self.scope = normalize, scope
+        names = self.feature_names_out()
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ConfigError(f"FeatureSet has duplicate feature names {dup}; give the extractors different "
+                              f"parameters (e.g. field=) or drop one")
+
+    def feature_names_out(self) -> list[str]:
+        return [n for e in self.extractors for n in e.feature_names_out()]
+
+    def fit(self, collection: Collection, pairs: pd.DataFrame | None = None) -> "FeatureSet":
+        for e in self.extractors:
+            e.fit(collection)
+        if self.normalize is not None and self.scope == "global":
+            if pairs is None:
+                raise ConfigError("FeatureSet(scope='global') learns its normalisation from training pairs: "
+                                  "call fit(collection, train_pairs)")
+            raw = self._raw(pairs)
+            if self.normalize == "zscore":
+                self.norm_params_ = (raw.mean().to_numpy(), raw.std(ddof=0).to_numpy())
+            else:
+                self.norm_params_ = (raw.min().to_numpy(), (raw.max() - raw.min()).to_numpy())
+        return self
+
+    def _raw(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        parts = [e.transform(pairs) for e in self.extractors]
+        if not parts:
+            return pd.DataFrame(index=pairs.index)
+        return pd.concat(parts, axis=1)
+
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        raw = self._raw(pairs)
+        if self.normalize is None:
+            return raw
+        if self.scope == "global":
+            if not hasattr(self, "norm_params_"):
+                raise NotFittedError("FeatureSet is not fitted: call fit(collection, train_pairs) first")
+            shift, scale = self.norm_params_
+        else:
+            require_columns(pairs, (QID,), caller="FeatureSet.transform")
+            grouped = raw.groupby(pairs[QID].to_numpy(), sort=False)
+            if self.normalize == "zscore":
+                shift, scale = grouped.transform("mean"), grouped.transform(lambda s: s.std(ddof=0))
+            else:
+                lo = grouped.transform("min")
+                shift, scale = lo, grouped.transform("max") - lo
+            shift, scale = shift.to_numpy(), scale.to_numpy()
+        scale = np.where(np.asarray(scale) > 0, scale, 1.0)  # constant features become 0, not NaN
+        out = (raw.to_numpy(dtype=np.float64) - shift) / scale
+        return pd.DataFrame(out.astype(FEATURE_DTYPE), index=raw.index, columns=raw.columns)
+
+    def fit_transform(self, collection: Collection, pairs: pd.DataFrame) -> pd.DataFrame:
+        return self.fit(collection, pairs).transform(pairs)
+
+    def specs(self) -> list[str]:
+        return [e.spec() for e in self.extractors]
+
+    def __repr__(self) -> str:
+        extra = f", normalize={self.normalize!r}, scope={self.scope!r}" if self.normalize else ""
+        return f"FeatureSet({self.specs()}{extra})"
+
+
+def check_extractor(extractor: FeatureExtractor, collection: Collection, pairs: pd.DataFrame) -> None:
+    """The contract every extractor passes (our ``check_estimator``).
+
+    Keeps the input index and order; does not mutate the input; columns equal ``feature_names_out()``
+    and are float32; deterministic; handles an empty frame; a clone from ``get_params()`` gives the same
+    output. Raises :class:`SchemaError` describing the first violation.
+    """
+    def fail(msg: str):
+        raise SchemaError(f"{type(extractor).__name__} breaks the extractor contract: {msg}")
+
+    pairs = pairs.copy()
+    pairs.index = pd.RangeIndex(100, 100 + 2 * len(pairs), 2)  # a non-default index must be kept
+    before = pairs.copy(deep=True)
+    fitted = clone(extractor).fit(collection)
+    out = fitted.transform(pairs)
+    if not pairs.equals(before):
+        fail("transform mutated its input")
+    if not out.index.equals(pairs.index):
+        fail("the output index differs from the input index")
+    if list(out.columns) != fitted.feature_names_out():
+        fail(f"columns {list(out.columns)} != feature_names_out() {fitted.feature_names_out()}")
+    bad = [c for c in out.columns if out[c].dtype != FEATURE_DTYPE]
+    if bad:
+        fail(f"columns {bad} are not float32")
+    again = fitted.transform(pairs)
+    if not out.equals(again):
+        fail("two transforms of the same pairs differ")
+    shuffled = pairs.iloc[::-1]
+    if not fitted.transform(shuffled).equals(out.iloc[::-1]):
+        fail("a row's features depend on the order of the other rows")
+    empty = fitted.transform(pairs.iloc[:0])
+    if len(empty) != 0 or list(empty.columns) != fitted.feature_names_out():
+        fail("an empty input does not give an empty frame with the declared columns")
+    params = extractor.get_params()
+    rebuilt = type(extractor)(**params).fit(collection).transform(pairs)
+    if not rebuilt.equals(out):
+        fail("an extractor rebuilt from get_params() gives different features")
+    spec = extractor.spec()
+    if get_extractor(spec).get_params() != params:
+        fail(f"its printed form {spec!r} does not parse back to the same parameters")

@@ -1,0 +1,70 @@
+"""Typed errors.
+
+Every error a user can trigger with bad input is one of these, so callers can catch them and the CLI can
+print the one message without a traceback. Messages say what was expected, what arrived and how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class LTRError(Exception):
+    """Base class of every error ltr raises on purpose."""
+
+
+class SchemaError(LTRError, ValueError):
+    """A frame lacks columns a stage needs, or a column has the wrong type."""
+
+
+class ParseError(LTRError, ValueError):
+    """A file could not be parsed; the message names the file and line.
+
+    Parameters
+    ----------
+    message : str
+        What was expected and what arrived.
+    path : str or None
+        The file, if any.
+    line : int or None
+        1-based line number, if known.
+    """
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.path, self.line, self.reason = path, line, message
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        elif line is not None:
+            where = f"line {line}: "
+        super().__init__(where + message)
+
+
+class GroupError(LTRError, ValueError):
+    """Query groups are inconsistent (a query split into blocks, sizes that do not sum to the rows)."""
+
+
+class LabelError(LTRError, ValueError):
+    """Relevance labels of a kind the objective or file format cannot take."""
+
+
+class DataError(LTRError, ValueError):
+    """Input data are invalid (NaN where not allowed, duplicates, nothing in common, ...)."""
+
+
+class UnknownNameError(LTRError, ValueError):
+    """A name (metric, objective, backend, extractor, dataset, ...) is not registered."""
+
+
+class ConfigError(LTRError, ValueError):
+    """An experiment or model configuration is invalid."""
+
+
+class NotFittedError(LTRError, ValueError, AttributeError):
+    """An estimator was used before fit()."""
+
+
+class ModelFormatError(LTRError, ValueError):
+    """A saved model directory is missing files or its manifest does not match its contents."""
+
+
+class FeatureMismatchError(LTRError, ValueError):
+    """Feature names or order differ from those seen at fit time."""
