@@ -1,0 +1,857 @@
+"""Lexical features of a (query, document field) pair: BM25 variants, TF-IDF cosine, query likelihood,
+matched terms and lengths; and :class:`BM25Index`, the eager BM25 index the first-stage retriever reuses.
+
+Every extractor here tokenises with :class:`ltr.text.Tokenizer` (parameters ``lowercase``, ``stopwords``,
+``stemmer`` on each extractor, defaults = the tokenizer's defaults), so that ``bm25__body`` equals the
+first-stage BM25 score of the same pair when both use the same parameters.
+
+How it is computed (bm25s' "eager" scoring): ``fit`` tokenises the field once, builds a sparse
+document x term matrix of term frequencies, and turns it into a matrix of per-(document, term) weights
+(BM25 term scores, normalised TF-IDF weights, smoothed log-probabilities); ``transform`` looks up the
+weights of each pair's query terms in its document's row and sums them, vectorised over all pairs.
+
+Rules for awkward input (the same for every extractor)
+-------------------------------------------------------
+- A query with **no token** after stop-word removal (or a missing query text): BM25, TF-IDF, QL, matched
+  count and coverage are **NaN** (no evidence either way; LightGBM/XGBoost treat NaN as missing). Its
+  query length is 0.
+- Query terms absent from the field's vocabulary match nothing: they add 0 to BM25 and TF-IDF (for
+  ``bm25l``/``bm25+`` too: no IDF exists for them), are left out of QL (their collection probability is
+  0, which would make every document's log-likelihood -inf), and count in the coverage denominator.
+  QL of a query none of whose terms is in the vocabulary is NaN.
+- A document whose field is empty or missing is an empty document (length 0): BM25 0 (or the
+  ``bm25l``/``bm25+`` floor), TF-IDF cosine 0 (cosine with a zero vector is 0, as scikit-learn's),
+  QL from the collection model alone, matched 0.
+- Duplicate query terms count once per occurrence (as bm25s, rank_bm25 and Lucene's BooleanQuery do).
+- Document ids in the pairs that the collection does not hold raise :class:`~ltr.errors.DataError`.
+
+References
+----------
+Kamphuis, de Vries, Boytsov, Lin. "Which BM25 Do You Mean? A Large-Scale Reproducibility Study of Scoring
+Variants." ECIR 2020. doi:10.1007/978-3-030-45442-5_4
+Zhai, Lafferty. "A study of smoothing methods for language models applied to information retrieval."
+ACM TOIS 22(2), 2004. doi:10.1145/984321.984322
+Lù. "BM25S: Orders of magnitude faster lexical search via eager sparse scoring." arXiv:2407.03618, 2024.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from features.base import FeatureExtractor, register
+from ltr.datasets.collection import Collection
+from ltr.errors import ConfigError, DataError
+from ltr.naming import select
+from ltr.schema import DOCID, QID, QUERY
+from ltr.text import DEFAULT_PATTERN, Tokenizer
+
+ALL_FIELDS = "all"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# BM25 variants as small pure functions (Kamphuis et al., ECIR 2020, Table 1; bm25s.scoring)
+# ---------------------------------------------------------------------------------------------------------
+def _idf_robertson(df, n):
+    """log((N - df + 0.5) / (df + 0.5)), floored at 0 (bm25s ``allow_negative=False``; rank_bm25 with
+    ``epsilon=0``)."""
+    return np.log(np.maximum((n - df + 0.5) / (df + 0.5), 1.0))
+
+
+def _idf_lucene(df, n):
+    """log(1 + (N - df + 0.5) / (df + 0.5)) (Lucene >= 8; always positive)."""
+    return np.log1p((n - df + 0.5) / (df + 0.5))
+
+
+def _idf_atire(df, n):
+    """log(N / df)."""
+    return np.log(n / df)
+
+
+def _idf_bm25l(df, n):
+    """log((N + 1) / (df + 0.5))."""
+    return np.log((n + 1) / (df + 0.5))
+
+
+def _idf_bm25plus(df, n):
+    """log((N + 1) / df)."""
+    return np.log((n + 1) / df)
+
+
+def _tfc_robertson(tf, dl, avgdl, k1, b, delta):
+    """tf / (k1 (1 - b + b dl/avgdl) + tf)  (also Lucene's: Lucene drops the constant (k1 + 1))."""
+    return tf / (k1 * (1 - b + b * dl / avgdl) + tf)
+
+
+def _tfc_atire(tf, dl, avgdl, k1, b, delta):
+    """(k1 + 1) tf / (tf + k1 (1 - b + b dl/avgdl))."""
+    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * dl / avgdl))
+
+
+def _tfc_bm25l(tf, dl, avgdl, k1, b, delta):
+    """(k1 + 1)(c + delta) / (k1 + c + delta) with c = tf / (1 - b + b dl/avgdl)."""
+    c = tf / (1 - b + b * dl / avgdl)
+    return (k1 + 1) * (c + delta) / (k1 + c + delta)
+
+
+def _tfc_bm25plus(tf, dl, avgdl, k1, b, delta):
+    """(k1 + 1) tf / (k1 (1 - b + b dl/avgdl) + tf) + delta."""
+    return (k1 + 1) * tf / (k1 * (1 - b + b * dl / avgdl) + tf) + delta
+
+
+#: variant -> (IDF, TF component, whether a term absent from the document still scores idf * tfc(0))
+BM25_VARIANTS = {
+    "robertson": (_idf_robertson, _tfc_robertson, False),
+    "lucene": (_idf_lucene, _tfc_robertson, False),
+    "atire": (_idf_atire, _tfc_atire, False),
+    "bm25l": (_idf_bm25l, _tfc_bm25l, True),
+    "bm25+": (_idf_bm25plus, _tfc_bm25plus, True),
+}
+
+
+def _check_number(owner: str, name: str, value, *, low: float, high: float = math.inf) -> float:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not (low <= float(value) <= high):
+        bound = f">= {low}" if high == math.inf else f"in [{low}, {high}]"
+        raise ConfigError(f"The {name!r} parameter of {owner} must be a float {bound}. Got {value!r} instead.")
+    return float(value)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The tokenised field: term-frequency matrix and collection statistics
+# ---------------------------------------------------------------------------------------------------------
+@dataclass(eq=False)
+class FieldIndex:
+    """Term frequencies of one tokenised text field.
+
+    Attributes
+    ----------
+    tokenizer : Tokenizer
+    vocabulary : dict of str -> int
+        Term -> column (first-appearance order).
+    tf : scipy.sparse.csr_array of shape (n_docs, n_terms), float64
+        Term frequencies, rows in document order, sorted column indices.
+    doc_len : ndarray of shape (n_docs,), float64
+        Tokens per document.
+    df : ndarray of shape (n_terms,), float64
+        Documents containing each term.
+    cf : ndarray of shape (n_terms,), float64
+        Occurrences of each term in the whole field.
+    docids : pandas.Index
+        Document ids (row labels).
+    """
+
+    tokenizer: Tokenizer
+    vocabulary: dict
+    tf: sp.csr_array
+    doc_len: np.ndarray
+    df: np.ndarray
+    cf: np.ndarray
+    docids: pd.Index
+
+    @property
+    def n_docs(self) -> int:
+        return self.tf.shape[0]
+
+    @property
+    def avgdl(self) -> float:
+        """Mean document length; 1.0 for an all-empty field (any positive value gives the same scores)."""
+        mean = float(self.doc_len.mean()) if self.n_docs else 0.0
+        return mean if mean > 0 else 1.0
+
+    @classmethod
+    def build(cls, texts: Sequence, docids: Sequence | None, tokenizer: Tokenizer) -> "FieldIndex":
+        texts = list(texts)
+        n = len(texts)
+        if docids is None:
+            docids = [str(i) for i in range(n)]
+        docids = pd.Index([str(d) for d in docids], dtype=object)
+        if len(docids) != n:
+            raise DataError(f"got {n} texts but {len(docids)} document ids")
+        if docids.has_duplicates:
+            raise DataError(f"duplicate document ids, e.g. {docids[docids.duplicated()][:5].tolist()}; "
+                            f"ids must be unique")
+        # Step 1: tokenise (each distinct word stemmed once)
+        tokens = tokenizer.tokenize_many(texts)
+        lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=n)
+        # Step 2: term ids by hashing all tokens at once, in order of first appearance
+        flat = np.fromiter((w for t in tokens for w in t), dtype=object, count=int(lengths.sum()))
+        codes, terms = pd.factorize(flat)
+        # Step 3: sparse counts; duplicates (a term repeated in a document) are summed by the constructor
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        tf = sp.csr_array((np.ones(len(codes)), (rows, codes)), shape=(n, len(terms)), dtype=np.float64)
+        tf.sum_duplicates()
+        tf.sort_indices()
+        df = np.bincount(tf.indices, minlength=len(terms)).astype(np.float64)
+        cf = np.bincount(tf.indices, weights=tf.data, minlength=len(terms))
+        vocabulary = {t: i for i, t in enumerate(terms.tolist())}
+        return cls(tokenizer, vocabulary, tf, lengths.astype(np.float64), df, cf, docids)
+
+    def query_terms(self, queries: Sequence) -> "QueryTerms":
+        """Tokenise queries and map their in-vocabulary tokens to term ids (with multiplicities)."""
+        tokens = self.tokenizer.tokenize_many(list(queries))
+        vocab = self.vocabulary
+        ptr = [0]
+        term_ids: list[int] = []
+        counts: list[float] = []
+        distinct = np.empty(len(tokens), dtype=np.float64)
+        for i, toks in enumerate(tokens):
+            distinct[i] = len(set(toks))
+            tally: dict[int, int] = {}
+            for w in toks:
+                j = vocab.get(w)
+                if j is not None:
+                    tally[j] = tally.get(j, 0) + 1
+            term_ids.extend(tally)
+            counts.extend(tally.values())
+            ptr.append(len(term_ids))
+        n_tokens = np.fromiter((len(t) for t in tokens), dtype=np.float64, count=len(tokens))
+        return QueryTerms(np.asarray(ptr, dtype=np.int64), np.asarray(term_ids, dtype=np.int64),
+                          np.asarray(counts, dtype=np.float64), n_tokens, distinct)
+
+    def rows_of(self, docids, *, owner: str) -> np.ndarray:
+        """Row of each document id (a Series or array); DataError naming the unknown ones."""
+        # hash the pairs' ids once (pandas/Arrow factorize), then look up only the distinct ones
+        codes, uniques = pd.factorize(pd.Series(docids, copy=False) if not isinstance(docids, pd.Series) else docids)
+        uniques = np.asarray([u if type(u) is str else str(u) for u in uniques], dtype=object)
+        found = self.docids.get_indexer(uniques)
+        if (found < 0).any() or (codes < 0).any():
+            unknown = [u for u, f in zip(uniques, found) if f < 0] + (["<missing>"] if (codes < 0).any() else [])
+            raise DataError(f"{owner}: {len(unknown)} document ids are not in the collection, e.g. "
+                            f"{unknown[:5]}; fit on the collection the pairs come from")
+        return found[codes].astype(np.int64)
+
+
+@dataclass(eq=False)
+class QueryTerms:
+    """Queries as ragged arrays: query ``i``'s distinct in-vocabulary term ids are
+    ``term_ids[ptr[i]:ptr[i+1]]`` with multiplicities ``counts[...]``; ``n_tokens`` counts all its tokens
+    (out-of-vocabulary included), ``n_distinct`` its distinct tokens."""
+
+    ptr: np.ndarray
+    term_ids: np.ndarray
+    counts: np.ndarray
+    n_tokens: np.ndarray
+    n_distinct: np.ndarray
+
+    def expand(self, query_of_pair: np.ndarray):
+        """For every (pair, query term): the pair's position, the term id and its count in the query."""
+        lengths = np.diff(self.ptr)[query_of_pair]
+        pair = np.repeat(np.arange(len(query_of_pair), dtype=np.int64), lengths)
+        starts = np.repeat(self.ptr[query_of_pair] - (np.cumsum(lengths) - lengths), lengths)
+        pos = starts + np.arange(len(pair), dtype=np.int64)
+        return pair, self.term_ids[pos], self.counts[pos]
+
+    def constant(self, per_term: np.ndarray) -> np.ndarray:
+        """sum over each query's terms of count * per_term[term]."""
+        q = np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
+        return np.bincount(q, weights=self.counts * per_term[self.term_ids], minlength=len(self.ptr) - 1)
+
+
+def _pair_sums_numpy(weights: sp.csr_array, rows: np.ndarray, qterms: "QueryTerms",
+                     qcodes: np.ndarray) -> np.ndarray:
+    """Reference implementation of :func:`_pair_sums`: expand to (pair, query term), look the weights up with
+    scipy's ``csr_sample_values``, sum per pair with ``bincount`` (terms in query order)."""
+    pair, term, count = qterms.expand(qcodes)
+    if len(pair) == 0:
+        return np.zeros(len(rows))
+    values = np.asarray(weights[rows[pair], term]).ravel()
+    return np.bincount(pair, weights=values * count, minlength=len(rows))
+
+
+_KERNEL: list = []
+
+
+def _numba_kernel():
+    """The compiled pair-sum kernel, or None without numba (then the numpy path runs)."""
+    if not _KERNEL:
+        try:
+            from numba import njit
+        except ImportError:  # pragma: no cover - numba is in install_requires; kept optional as bm25s does
+            _KERNEL.append(None)
+        else:
+            @njit(cache=True, nogil=True)
+            def kernel(indptr, indices, data, rows, qcodes, qptr, qterms, qcounts, out):
+                for i in range(rows.shape[0]):
+                    lo0, hi0 = indptr[rows[i]], indptr[rows[i] + 1]
+                    q = qcodes[i]
+                    s = 0.0
+                    for j in range(qptr[q], qptr[q + 1]):
+                        t = qterms[j]
+                        lo, hi = lo0, hi0
+                        while lo < hi:  # binary search of t in the document's sorted term ids
+                            mid = (lo + hi) >> 1
+                            if indices[mid] < t:
+                                lo = mid + 1
+                            else:
+                                hi = mid
+                        # an absent term adds 0.0, as in the numpy path, so both sum in the same order
+                        s += data[lo] * qcounts[j] if lo < hi0 and indices[lo] == t else 0.0
+                    out[i] = s
+            _KERNEL.append(kernel)
+    return _KERNEL[0]
+
+
+def _pair_sums(weights: sp.csr_array, rows: np.ndarray, qterms: "QueryTerms", qcodes: np.ndarray) -> np.ndarray:
+    """sum_t count(t, q) * weights[row, t] for every pair (row, q), float64.
+
+    Uses a numba kernel (binary search of each query term in the document's row) when numba is available;
+    it adds the same terms in the same order as :func:`_pair_sums_numpy`, so both give the same bits.
+    """
+    kernel = _numba_kernel()
+    if kernel is None or len(rows) == 0:
+        return _pair_sums_numpy(weights, rows, qterms, qcodes)
+    out = np.empty(len(rows), dtype=np.float64)
+    kernel(weights.indptr, weights.indices, weights.data, np.ascontiguousarray(rows, dtype=np.int64),
+           np.ascontiguousarray(qcodes, dtype=np.int64), qterms.ptr, qterms.term_ids, qterms.counts, out)
+    return out
+
+
+# Tokenised fields are shared by the extractors fitted on the same collection (a FeatureSet of ten lexical
+# extractors tokenises each field once). Keyed on the collection object (weakly) and on the identity and
+# length of its documents frame, so a collection given new documents is tokenised again.
+_FIELD_CACHE: "weakref.WeakKeyDictionary[Collection, dict]" = weakref.WeakKeyDictionary()
+
+
+def field_texts(collection: Collection, field: str, *, owner: str) -> list:
+    """The texts of ``field`` (``"all"``: the collection's fields joined by a space), in document order."""
+    docs = collection.documents
+    if field in docs.columns and field != DOCID:
+        return docs[field].tolist()
+    if field == ALL_FIELDS:
+        parts = [docs[f].fillna("").astype(str) for f in collection.fields]
+        joined = parts[0]
+        for p in parts[1:]:
+            joined = joined + " " + p
+        return joined.tolist()
+    raise ConfigError(f"{owner}: the collection {collection.name!r} has no field {field!r}. "
+                      f"Choose from {sorted(collection.fields)} or {ALL_FIELDS!r} (all fields joined).")
+
+
+def field_index(collection: Collection, field: str, tokenizer: Tokenizer, *, owner: str = "lexical") -> FieldIndex:
+    """The (cached) :class:`FieldIndex` of one field of a collection."""
+    per_collection = _FIELD_CACHE.setdefault(collection, {})
+    key = (field, tokenizer, id(collection.documents), len(collection.documents))
+    if key not in per_collection:
+        texts = field_texts(collection, field, owner=owner)
+        per_collection[key] = FieldIndex.build(texts, collection.documents[DOCID].to_numpy(), tokenizer)
+    return per_collection[key]
+
+
+def bm25_weights(index: FieldIndex, *, k1: float, b: float, variant: str, delta: float):
+    """Eager BM25: the (document, term) score matrix and the per-term score of an absent term.
+
+    Returns
+    -------
+    weights : csr_array of shape (n_docs, n_terms)
+        ``idf(t) * tfc(tf, dl) - absent(t)`` on the document's terms.
+    absent : ndarray of shape (n_terms,)
+        ``idf(t) * tfc(0)``, the score every document gets for a query term it lacks (non-zero only for
+        ``bm25l`` and ``bm25+``), added back per query.
+    """
+    idf_fn, tfc_fn, floor = select(BM25_VARIANTS, variant, what="BM25 variant")
+    tf = index.tf
+    idf = idf_fn(index.df, float(index.n_docs))
+    dl = np.repeat(index.doc_len, np.diff(tf.indptr))
+    data = idf[tf.indices] * tfc_fn(tf.data, dl, index.avgdl, k1, b, delta)
+    absent = np.zeros(len(idf))
+    if floor:
+        absent = idf * tfc_fn(0.0, 0.0, index.avgdl, k1, b, delta)  # tfc(0) does not depend on dl here
+        data = data - absent[tf.indices]
+    weights = sp.csr_array((data, tf.indices.copy(), tf.indptr.copy()), shape=tf.shape)
+    return weights, absent
+
+
+# ---------------------------------------------------------------------------------------------------------
+# BM25Index: the retriever-facing index (first stage imports it from here)
+# ---------------------------------------------------------------------------------------------------------
+class BM25Index:
+    """An eager BM25 index over a list of texts, for retrieval (top-k over the whole collection).
+
+    Parameters
+    ----------
+    k1 : float, default=0.9
+    b : float, default=0.4
+    variant : {"lucene", "robertson", "atire", "bm25l", "bm25+"}, default="lucene"
+    delta : float, default=0.5
+        The lower bound of ``bm25l`` and ``bm25+``.
+    tokenizer : Tokenizer or None
+        Default ``Tokenizer()``, the same as the lexical extractors'.
+
+    The score of document d for query q is ``sum_{t in q} idf(t) * tfc(tf(t, d), |d|)`` over the query's
+    tokens (with repetitions), with ``idf`` and ``tfc`` from :data:`BM25_VARIANTS`. For ``lucene``:
+
+        idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5)),   tfc = tf / (tf + k1 (1 - b + b |d| / avgdl)).
+
+    Examples
+    --------
+    >>> index = BM25Index().fit(["ranking with trees", "cooking pasta", "trees and forests"], ["a", "b", "c"])
+    >>> index.search(["trees"], k=2)[["qid", "docid", "rank"]].values.tolist()
+    [['0', 'a', 1], ['0', 'c', 2]]
+    """
+
+    def __init__(self, *, k1: float = 0.9, b: float = 0.4, variant: str = "lucene", delta: float = 0.5,
+                 tokenizer: Tokenizer | None = None):
+        self.k1, self.b, self.variant, self.delta = k1, b, variant, delta
+        self.tokenizer = Tokenizer() if tokenizer is None else tokenizer
+
+    def __repr__(self):
+        return (f"BM25Index(k1={self.k1!r}, b={self.b!r}, variant={self.variant!r}, delta={self.delta!r}, "
+                f"tokenizer={self.tokenizer!r})")
+
+    def fit(self, texts: Sequence, docids: Sequence | None = None) -> "BM25Index":
+        """Tokenise and index ``texts``; ``docids`` default to ``"0", "1", ...``."""
+        return self.fit_index(FieldIndex.build(texts, docids, self.tokenizer))
+
+    def fit_index(self, index: FieldIndex) -> "BM25Index":
+        """Build the scores from an already tokenised field (shared with the lexical extractors)."""
+        _check_number("BM25Index", "k1", self.k1, low=0.0)
+        _check_number("BM25Index", "b", self.b, low=0.0, high=1.0)
+        _check_number("BM25Index", "delta", self.delta, low=0.0)
+        if index.tokenizer != self.tokenizer:
+            raise ConfigError(f"BM25Index has {self.tokenizer!r} but the field was tokenised with "
+                              f"{index.tokenizer!r}; the scores would not match the queries' tokens")
+        self.index_ = index
+        weights, self.absent_ = bm25_weights(index, k1=self.k1, b=self.b, variant=self.variant, delta=self.delta)
+        self.weights_ = weights
+        # term-major copy for scoring whole queries at once
+        self.weights_t_ = sp.csr_array(weights.T)
+        return self
+
+    @property
+    def docids(self) -> np.ndarray:
+        return self.index_.docids.to_numpy()
+
+    def _query_matrix(self, queries: Sequence) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+        if not hasattr(self, "index_"):
+            raise ConfigError("BM25Index is not fitted yet: call fit(texts, docids) first")
+        qt = self.index_.query_terms(queries)
+        n_q = len(qt.ptr) - 1
+        rows = np.repeat(np.arange(n_q), np.diff(qt.ptr))
+        q = sp.csr_array((qt.counts, (rows, qt.term_ids)), shape=(n_q, len(self.index_.vocabulary)))
+        return q, qt.constant(self.absent_), qt.n_tokens
+
+    def score_matrix(self, queries: Sequence) -> np.ndarray:
+        """Dense scores of every document for every query, shape (n_queries, n_docs), float64.
+
+        A query without tokens scores NaN for every document (see the module's rules).
+        """
+        q, const, n_tokens = self._query_matrix(queries)
+        scores = (q @ self.weights_t_).toarray() + const[:, None]
+        scores[n_tokens == 0] = np.nan
+        return scores
+
+    def topk(self, queries: Sequence, k: int = 1000, *, batch_size: int = 256):
+        """The ``k`` best documents of each query.
+
+        Returns
+        -------
+        rows : ndarray of shape (n_queries, min(k, n_docs)), int64
+            Document rows (positions in ``docids``), best first; equal scores in document order.
+        scores : ndarray of the same shape, float64
+            NaN rows for queries without tokens (their rows are then in document order).
+        """
+        if not isinstance(k, (int, np.integer)) or k < 1:
+            raise ConfigError(f"The 'k' parameter of BM25Index.topk must be an int >= 1. Got {k!r} instead.")
+        n_docs = self.index_.n_docs
+        kk = min(int(k), n_docs)
+        queries = list(queries)
+        all_rows = np.empty((len(queries), kk), dtype=np.int64)
+        all_scores = np.empty((len(queries), kk), dtype=np.float64)
+        for start in range(0, len(queries), batch_size):
+            scores = self.score_matrix(queries[start:start + batch_size])
+            key = np.where(np.isnan(scores), -np.inf, scores)
+            if kk < n_docs:
+                # the k-th best score; every document scoring above it is in, ties at it are taken in doc order
+                part = np.partition(-key, kk - 1, axis=1)[:, kk - 1]
+            for i in range(len(scores)):
+                row = key[i]
+                if kk < n_docs:
+                    cand = np.flatnonzero(row >= -part[i])
+                else:
+                    cand = np.arange(n_docs)
+                order = cand[np.lexsort((cand, -row[cand]))][:kk]
+                all_rows[start + i] = order
+                all_scores[start + i] = scores[i, order]
+        return all_rows, all_scores
+
+    def search(self, queries: Sequence, k: int = 1000, *, qids: Sequence | None = None) -> pd.DataFrame:
+        """Top-k as a long RUN frame: ``qid``, ``docid``, ``score``, ``rank`` (1-based)."""
+        queries = list(queries)
+        qids = [str(i) for i in range(len(queries))] if qids is None else [str(q) for q in qids]
+        if len(qids) != len(queries):
+            raise DataError(f"BM25Index.search got {len(queries)} queries but {len(qids)} qids")
+        rows, scores = self.topk(queries, k)
+        kk = rows.shape[1]
+        return pd.DataFrame({
+            QID: pd.Series(np.repeat(np.asarray(qids, dtype=object), kk), dtype=object),
+            DOCID: pd.Series(self.docids[rows.ravel()], dtype=object),
+            "score": scores.ravel(),
+            "rank": np.tile(np.arange(1, kk + 1), len(queries)),
+        })
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Extractors
+# ---------------------------------------------------------------------------------------------------------
+def _short(value) -> str:
+    if isinstance(value, (tuple, list)):
+        return hashlib.sha1(repr(tuple(value)).encode()).hexdigest()[:6]
+    return str(value)
+
+
+class _Lexical(FeatureExtractor):
+    """Shared machinery: tokenizer parameters, field lookup, query grouping."""
+
+    requires = (QID, DOCID, QUERY)
+    prefix = "lexical"
+    _feature_params: tuple[str, ...] = ()
+
+    def tokenizer(self) -> Tokenizer:
+        return Tokenizer(lowercase=self.lowercase, stopwords=self.stopwords, stemmer=self.stemmer,
+                         pattern=self.pattern)
+
+    def _stem(self) -> str:
+        """The part of the feature names before ``__<field>``: the prefix plus every non-default parameter
+        that changes the values, so that two configurations never share a name."""
+        defaults = type(self)().get_params()
+        params = self.get_params()
+        extra = [f"{k}={_short(params[k])}" for k in (*self._feature_params, "lowercase", "stopwords",
+                                                      "stemmer", "pattern")
+                 if params[k] != defaults[k]]
+        return "_".join([self._prefix(), *extra])
+
+    def _prefix(self) -> str:
+        return self.prefix
+
+    def fit(self, collection: Collection):
+        self._validate()
+        self.index_ = field_index(collection, self.field, self.tokenizer(), owner=type(self).__name__)
+        self._fit_index(self.index_)
+        return self
+
+    def _validate(self) -> None:
+        pass
+
+    def _fit_index(self, index: FieldIndex) -> None:
+        pass
+
+    def _prepare(self, pairs: pd.DataFrame):
+        """Rows of the pairs' documents, query codes per pair and the distinct queries' terms."""
+        self._check_fitted("index_")
+        self._check_pairs(pairs)
+        owner = f"{type(self).__name__}.transform"
+        rows = self.index_.rows_of(pairs[DOCID], owner=owner)
+        codes, uniques = pd.factorize(pairs[QUERY], use_na_sentinel=True)
+        uniques = list(uniques)
+        if (codes < 0).any():  # missing query text: one extra "query" with no tokens
+            codes = np.where(codes < 0, len(uniques), codes)
+            uniques.append(None)
+        return rows, codes.astype(np.int64), self.index_.query_terms(uniques)
+
+
+@register
+class BM25(_Lexical):
+    """Okapi BM25 between the query text and one document field.
+
+    score(q, d) = sum_{t in q} idf(t) * tfc(tf(t, d), |d|), variants after Kamphuis et al. (ECIR 2020):
+
+    ===========  =====================================  ==========================================
+    variant      idf(t)                                 tfc
+    ===========  =====================================  ==========================================
+    robertson    ln((N - df + .5)/(df + .5)), >= 0      tf / (tf + k1 (1 - b + b |d|/avgdl))
+    lucene       ln(1 + (N - df + .5)/(df + .5))        same as robertson
+    atire        ln(N / df)                             (k1 + 1) tf / (tf + k1 (1 - b + b |d|/avgdl))
+    bm25l        ln((N + 1)/(df + .5))                  (k1+1)(c + delta)/(k1 + c + delta), c = tf/(1-b+b|d|/avgdl)
+    bm25+        ln((N + 1)/df)                         atire's tfc + delta
+    ===========  =====================================  ==========================================
+
+    ``rank_bm25.BM25Okapi(k1, b, epsilon=0)`` equals ``(k1 + 1)`` x ``robertson``.
+
+    Parameters
+    ----------
+    field : str, default="body"
+    k1 : float, default=0.9
+    b : float, default=0.4
+    variant : {"lucene", "robertson", "atire", "bm25l", "bm25+"}, default="lucene"
+    delta : float, default=0.5
+        Lower bound of ``bm25l``/``bm25+`` (ignored by the others).
+    lowercase, stopwords, stemmer, pattern
+        :class:`ltr.text.Tokenizer` settings.
+
+    Feature: ``bm25__<field>`` for the lucene variant, ``bm25_<variant>__<field>`` for the others;
+    non-default parameters are added to the prefix, e.g. ``bm25_atire_k1=1.2_b=0.75__body``.
+    """
+
+    name = "bm25"
+    prefix = "bm25"
+
+    @property
+    def _feature_params(self):
+        # delta changes nothing for the variants without a lower bound
+        return ("k1", "b", "delta") if self.variant in ("bm25l", "bm25+") else ("k1", "b")
+
+    def _prefix(self):
+        return "bm25" if self.variant == "lucene" else f"bm25_{self.variant}"
+
+    def __init__(self, *, field="body", k1=0.9, b=0.4, variant="lucene", delta=0.5, lowercase=True,
+                 stopwords="english", stemmer="english", pattern=DEFAULT_PATTERN):
+        self.field, self.k1, self.b, self.variant, self.delta = field, k1, b, variant, delta
+        self.lowercase, self.stopwords, self.stemmer, self.pattern = lowercase, stopwords, stemmer, pattern
+
+    def _validate(self):
+        _check_number("BM25", "k1", self.k1, low=0.0)
+        _check_number("BM25", "b", self.b, low=0.0, high=1.0)
+        _check_number("BM25", "delta", self.delta, low=0.0)
+        select(BM25_VARIANTS, self.variant, what="BM25 variant")
+
+    def _fit_index(self, index):
+        self.weights_, self.absent_ = bm25_weights(index, k1=self.k1, b=self.b, variant=self.variant,
+                                                   delta=self.delta)
+
+    def feature_names_out(self) -> list[str]:
+        return [f"{self._stem()}__{self.field}"]
+
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        rows, codes, qt = self._prepare(pairs)
+        score = _pair_sums(self.weights_, rows, qt, codes) + qt.constant(self.absent_)[codes]
+        score[qt.n_tokens[codes] == 0] = np.nan
+        return self._frame({self.feature_names_out()[0]: score}, pairs)
+
+
+@register
+class TfIdfCosine(_Lexical):
+    """Cosine between the TF-IDF vectors of the query and of one document field.
+
+    The weights are scikit-learn's ``TfidfVectorizer`` defaults (``smooth_idf=True``, raw tf, l2 norm):
+
+        w(t, x) = tf(t, x) * (ln((1 + N) / (1 + df(t))) + 1),
+        cos(q, d) = sum_t w(t, q) w(t, d) / (||w(., q)|| ||w(., d)||),
+
+    with the query's out-of-vocabulary terms left out of its vector (as ``TfidfVectorizer.transform``).
+    A zero vector (empty document; query of only unknown terms) gives 0.
+
+    Parameters
+    ----------
+    field : str, default="body"
+    lowercase, stopwords, stemmer, pattern
+        :class:`ltr.text.Tokenizer` settings.
+
+    Feature: ``tfidf__<field>``.
+
+    References
+    ----------
+    Salton, Buckley. "Term-weighting approaches in automatic text retrieval." IP&M 24(5), 1988.
+    """
+
+    name = "tfidf"
+    prefix = "tfidf"
+
+    def __init__(self, *, field="body", lowercase=True, stopwords="english", stemmer="english",
+                 pattern=DEFAULT_PATTERN):
+        self.field = field
+        self.lowercase, self.stopwords, self.stemmer, self.pattern = lowercase, stopwords, stemmer, pattern
+
+    def _fit_index(self, index):
+        self.idf_ = np.log((1.0 + index.n_docs) / (1.0 + index.df)) + 1.0
+        tf = index.tf
+        data = tf.data * self.idf_[tf.indices]
+        norms = np.sqrt(np.bincount(np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr)), weights=data ** 2,
+                                    minlength=tf.shape[0]))
+        data = data / np.repeat(np.where(norms > 0, norms, 1.0), np.diff(tf.indptr))
+        self.weights_ = sp.csr_array((data, tf.indices.copy(), tf.indptr.copy()), shape=tf.shape)
+
+    def feature_names_out(self) -> list[str]:
+        return [f"{self._stem()}__{self.field}"]
+
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        rows, codes, qt = self._prepare(pairs)
+        # the query's l2 norm over its in-vocabulary terms
+        qrow = np.repeat(np.arange(len(qt.ptr) - 1), np.diff(qt.ptr))
+        qnorm = np.sqrt(np.bincount(qrow, weights=(qt.counts * self.idf_[qt.term_ids]) ** 2,
+                                    minlength=len(qt.ptr) - 1))
+        scaled = QueryTerms(qt.ptr, qt.term_ids, qt.counts * self.idf_[qt.term_ids] /
+                            np.repeat(np.where(qnorm > 0, qnorm, 1.0), np.diff(qt.ptr)), qt.n_tokens,
+                            qt.n_distinct)
+        score = _pair_sums(self.weights_, rows, scaled, codes)
+        score[qt.n_tokens[codes] == 0] = np.nan
+        return self._frame({self.feature_names_out()[0]: score}, pairs)
+
+
+_SMOOTHING = ("dirichlet", "jm")
+
+
+@register
+class QueryLikelihood(_Lexical):
+    """Query log-likelihood under the document's smoothed unigram language model.
+
+    log P(q | d) = sum_{t in q, cf(t) > 0} log p(t | d), with p(t | C) = cf(t) / |C| and
+
+    - Dirichlet: p(t | d) = (tf(t, d) + mu p(t | C)) / (|d| + mu);
+    - Jelinek-Mercer: p(t | d) = (1 - lam) tf(t, d) / |d| + lam p(t | C) (``lam`` weighs the collection
+      model, as Zhai & Lafferty write it; an empty document keeps only ``lam p(t | C)``).
+
+    Query terms absent from the field (cf = 0) are left out; a query with no term in the vocabulary gives
+    NaN.
+
+    Parameters
+    ----------
+    field : str, default="body"
+    smoothing : {"dirichlet", "jm"}, default="dirichlet"
+    mu : float, default=2000
+    lam : float, default=0.1
+    lowercase, stopwords, stemmer, pattern
+        :class:`ltr.text.Tokenizer` settings.
+
+    Feature: ``ql_dirichlet__<field>`` or ``ql_jm__<field>``.
+
+    References
+    ----------
+    Zhai, Lafferty. ACM TOIS 22(2), 2004. doi:10.1145/984321.984322
+    """
+
+    name = "ql"
+
+    def __init__(self, *, field="body", smoothing="dirichlet", mu=2000.0, lam=0.1, lowercase=True,
+                 stopwords="english", stemmer="english", pattern=DEFAULT_PATTERN):
+        self.field, self.smoothing, self.mu, self.lam = field, smoothing, mu, lam
+        self.lowercase, self.stopwords, self.stemmer, self.pattern = lowercase, stopwords, stemmer, pattern
+
+    @property
+    def _feature_params(self):
+        return ("mu",) if self.smoothing == "dirichlet" else ("lam",)
+
+    def _prefix(self):
+        return f"ql_{self.smoothing}"
+
+    def _validate(self):
+        if self.smoothing not in _SMOOTHING:
+            raise ConfigError(f"Unknown smoothing {self.smoothing!r}. Choose from {list(_SMOOTHING)}.")
+        _check_number("QueryLikelihood", "mu", self.mu, low=0.0)
+        lam = _check_number("QueryLikelihood", "lam", self.lam, low=0.0, high=1.0)
+        if lam == 0.0:
+            raise ConfigError("The 'lam' parameter of QueryLikelihood must be a float in (0, 1]. Got 0 instead "
+                              "(no smoothing: a document lacking a query term would score -inf).")
+        if self.smoothing == "dirichlet" and float(self.mu) == 0.0:
+            raise ConfigError("The 'mu' parameter of QueryLikelihood must be a float > 0. Got 0 instead.")
+
+    def _fit_index(self, index):
+        tf = index.tf
+        total = float(index.cf.sum())
+        self.p_collection_ = index.cf / total if total > 0 else np.zeros_like(index.cf)
+        pc = self.p_collection_[tf.indices]
+        dl = np.repeat(index.doc_len, np.diff(tf.indptr))
+        # log p(t|d) = base(t, d) + log(1 + ratio): store log1p(ratio) sparsely, base per query/document
+        if self.smoothing == "dirichlet":
+            mu = float(self.mu)
+            data = np.log1p(tf.data / (mu * pc))
+            with np.errstate(divide="ignore"):
+                self.term_base_ = np.log(mu * self.p_collection_)
+            self.doc_base_ = -np.log(index.doc_len + mu)
+        else:
+            lam = float(self.lam)
+            data = np.log1p((1 - lam) * tf.data / (dl * lam * pc))
+            with np.errstate(divide="ignore"):
+                self.term_base_ = np.log(lam * self.p_collection_)
+            self.doc_base_ = np.zeros(index.n_docs)
+        self.weights_ = sp.csr_array((data, tf.indices.copy(), tf.indptr.copy()), shape=tf.shape)
+
+    def feature_names_out(self) -> list[str]:
+        return [f"{self._stem()}__{self.field}"]
+
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        rows, codes, qt = self._prepare(pairs)
+        n_terms = np.bincount(np.repeat(np.arange(len(qt.ptr) - 1), np.diff(qt.ptr)), weights=qt.counts,
+                              minlength=len(qt.ptr) - 1)  # in-vocabulary query tokens
+        score = (_pair_sums(self.weights_, rows, qt, codes) + qt.constant(self.term_base_)[codes]
+                 + n_terms[codes] * self.doc_base_[rows])
+        score[n_terms[codes] == 0] = np.nan
+        return self._frame({self.feature_names_out()[0]: score}, pairs)
+
+
+@register
+class TermMatch(_Lexical):
+    """How many distinct query terms occur in the document field, and which fraction of them.
+
+    count(q, d) = |{t in q : tf(t, d) > 0}|,   coverage(q, d) = count(q, d) / |{t in q}|
+    (distinct tokens; out-of-vocabulary terms count in the denominator). Both NaN for a query without
+    tokens.
+
+    Parameters
+    ----------
+    field : str, default="body"
+    lowercase, stopwords, stemmer, pattern
+        :class:`ltr.text.Tokenizer` settings.
+
+    Features: ``match__<field>__count``, ``match__<field>__coverage``.
+    """
+
+    name = "match"
+    prefix = "match"
+
+    def __init__(self, *, field="body", lowercase=True, stopwords="english", stemmer="english",
+                 pattern=DEFAULT_PATTERN):
+        self.field = field
+        self.lowercase, self.stopwords, self.stemmer, self.pattern = lowercase, stopwords, stemmer, pattern
+
+    def _fit_index(self, index):
+        tf = index.tf
+        self.weights_ = sp.csr_array((np.ones_like(tf.data), tf.indices.copy(), tf.indptr.copy()), shape=tf.shape)
+
+    def feature_names_out(self) -> list[str]:
+        stem = self._stem()
+        return [f"{stem}__{self.field}__count", f"{stem}__{self.field}__coverage"]
+
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        rows, codes, qt = self._prepare(pairs)
+        ones = QueryTerms(qt.ptr, qt.term_ids, np.ones_like(qt.counts), qt.n_tokens, qt.n_distinct)
+        count = _pair_sums(self.weights_, rows, ones, codes)
+        distinct = qt.n_distinct[codes]
+        count[distinct == 0] = np.nan
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coverage = count / distinct
+        names = self.feature_names_out()
+        return self._frame({names[0]: count, names[1]: coverage}, pairs)
+
+
+@register
+class Length(_Lexical):
+    """Document length and query length in tokens (after stop-word removal).
+
+    Parameters
+    ----------
+    field : str, default="body"
+    lowercase, stopwords, stemmer, pattern
+        :class:`ltr.text.Tokenizer` settings.
+
+    Features: ``length__<field>__doc`` (0 for an empty or missing field) and ``length__<field>__query``
+    (all query tokens, in the vocabulary or not).
+    """
+
+    name = "length"
+    prefix = "length"
+
+    def __init__(self, *, field="body", lowercase=True, stopwords="english", stemmer="english",
+                 pattern=DEFAULT_PATTERN):
+        self.field = field
+        self.lowercase, self.stopwords, self.stemmer, self.pattern = lowercase, stopwords, stemmer, pattern
+
+    def feature_names_out(self) -> list[str]:
+        stem = self._stem()
+        return [f"{stem}__{self.field}__doc", f"{stem}__{self.field}__query"]
+
+    def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
+        rows, codes, qt = self._prepare(pairs)
+        names = self.feature_names_out()
+        return self._frame({names[0]: self.index_.doc_len[rows], names[1]: qt.n_tokens[codes]}, pairs)
+
+
+__all__ = ["BM25", "BM25Index", "BM25_VARIANTS", "FieldIndex", "Length", "QueryLikelihood", "QueryTerms",
+           "TermMatch", "TfIdfCosine", "bm25_weights", "field_index", "field_texts"]

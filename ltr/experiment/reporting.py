@@ -1,0 +1,259 @@
+"""Reports of a finished (or partly finished) experiment folder: ``ltr report DIR`` and ``ltr compare A B``.
+
+Numbers come from the folder's files, never from memory of the run:
+
+- the summary table pools the per-query values of all test queries over folds (each query is tested in one
+  fold), a system's value for a query being its mean over seeds; paired tests against the baseline with the
+  experiment's correction across the non-baseline systems of each metric;
+- the spread over seeds and folds is a separate table: the mean of each (fold, seed) cell, then their mean,
+  standard deviation, minimum and maximum;
+- metric@k curves are recomputed from the TREC run files and the saved test qrels by the harness.
+"""
+
+from __future__ import annotations
+
+import html as _html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ltr.errors import ConfigError, DataError
+from ltr.experiment.spec import Experiment
+from ltr.io.atomic import atomic_write
+from ltr.schema import QID
+
+CURVE_CUTOFFS = (1, 3, 5, 10, 20)
+
+
+def _read_manifest(out: Path) -> dict:
+    path = out / "manifest.json"
+    if not path.is_file():
+        raise ConfigError(f"{out} holds no experiment (no manifest.json); run `ltr run EXPERIMENT --out {out}`")
+    return json.loads(path.read_text())
+
+
+def read_metrics(out: Path) -> pd.DataFrame:
+    """metrics.csv with a ``system`` column (``backend/objective``); ids as str."""
+    path = Path(out) / "metrics.csv"
+    if not path.is_file():
+        raise ConfigError(f"{out} has no metrics.csv yet: finish the run with `ltr run` first")
+    frame = pd.read_csv(path, dtype={QID: str, "fold": str, "objective": str, "backend": str},
+                        keep_default_na=False)
+    frame["system"] = frame["backend"] + "/" + frame["objective"]
+    return frame
+
+
+def pooled_per_query(metrics: pd.DataFrame) -> pd.DataFrame:
+    """``system, qid, metric, value``: each test query once (pooled over folds), averaged over seeds.
+
+    Qids that appear in several folds' test sets (not the case for LETOR folds or k-fold splits) are kept
+    apart as ``fold:qid``."""
+    per = metrics.groupby(["system", "fold", QID, "metric"], sort=False)["value"].mean().reset_index()
+    counts = per.groupby(["system", "metric", QID])["fold"].transform("nunique")
+    per[QID] = np.where(counts > 1, per["fold"] + ":" + per[QID], per[QID])
+    return per[["system", QID, "metric", "value"]]
+
+
+def seed_fold_spread(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Mean of each (fold, seed) cell, then mean / std / min / max over cells, per system and metric."""
+    cells = metrics.groupby(["system", "metric", "fold", "seed"], sort=False)["value"].mean().reset_index()
+    spread = cells.groupby(["system", "metric"], sort=False)["value"].agg(
+        cells="size", mean="mean", std=lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
+        min="min", max="max").reset_index()
+    return spread
+
+
+def seeds_without_effect(metrics: pd.DataFrame) -> list[str]:
+    """Systems whose per-query values are identical for every seed in every fold (a seed changed nothing)."""
+    out = []
+    if metrics["seed"].nunique() < 2:
+        return out
+    for system, sub in metrics.groupby("system", sort=False):
+        spread = sub.groupby(["fold", QID, "metric"])["value"].agg(lambda v: v.max() - v.min())
+        if (spread == 0).all():
+            out.append(system)
+    return out
+
+
+def _cells(out: Path, name: str) -> pd.DataFrame:
+    frames = []
+    for path in sorted((out / "cells").glob(f"*/*/seed*/{name}")):
+        cell = json.loads((path.parent / "cell.json").read_text())
+        frame = pd.read_csv(path)
+        frames.append(frame.assign(system=cell["system"], fold=cell["fold"], seed=cell["seed"]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def metric_at_k(out: Path, cutoffs=CURVE_CUTOFFS, family: str = "nDCG") -> pd.DataFrame:
+    """``system, qid, metric, value`` for ``family@k`` at each cutoff, recomputed from the run files and the
+    saved test qrels (pooled over folds, mean over seeds)."""
+    from ltr.io import read_qrels, read_run
+    from ltr.metrics import evaluate
+    frames = []
+    metrics = [f"{family}@{k}" for k in cutoffs]
+    for cell_json in sorted((out / "cells").glob("*/*/seed*/cell.json")):
+        cell = json.loads(cell_json.read_text())
+        run_file = next((out / rel for rel in cell["files"] if rel.endswith(".trec")), None)
+        if run_file is None:
+            continue
+        qrels = read_qrels(out / "qrels" / f"{cell['fold']}.qrels")
+        values = evaluate(qrels, read_run(run_file), metrics)
+        frames.append(values.assign(system=cell["system"], fold=cell["fold"], seed=cell["seed"]))
+    if not frames:
+        return pd.DataFrame(columns=["system", QID, "metric", "value"])
+    return pooled_per_query(pd.concat(frames, ignore_index=True))
+
+
+def _markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
+    from ltr.report.tables import render_markdown
+    rows = [[f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
+            for row in frame.itertuples(index=False)]
+    return render_markdown([str(c) for c in frame.columns], rows)
+
+
+def _html_table(frame: pd.DataFrame, digits: int = 4) -> str:
+    from ltr.report.tables import render_html
+    rows = [[f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
+            for row in frame.itertuples(index=False)]
+    return render_html([str(c) for c in frame.columns], rows)
+
+
+def _configurations(exp: Experiment, systems: list[str]) -> pd.DataFrame:
+    from ltr.objectives import get_objective
+    rows = []
+    for system in systems:
+        backend, objective = system.split("/", 1)
+        if backend not in ("lightgbm", "xgboost"):
+            rows.append({"system": system, "configuration": "fixed run (not trained)"})
+            continue
+        rows.append({"system": system, "configuration": get_objective(objective).describe(backend)})
+    return pd.DataFrame(rows)
+
+
+def _tuning(out: Path) -> pd.DataFrame:
+    rows = []
+    for path in sorted((out / "tuning").glob("*/*.json")):
+        info = json.loads(path.read_text())
+        config = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in info["config"].items())
+        best = info["trials"][info["best"]]["valid_score"]
+        rows.append({"fold": info["fold"], "system": info["system"], "trials": len(info["trials"]),
+                     f"best valid {info['metric']}": np.nan if best is None else float(best),
+                     "chosen configuration": config})
+    return pd.DataFrame(rows)
+
+
+def build_report(out_dir, *, plots: bool = True) -> list[Path]:
+    """(Re)build ``report.md``, ``report.html``, ``report.tex`` and ``summary.csv`` of an experiment folder."""
+    from ltr.report import compare
+    from ltr.report import plots as P
+
+    out = Path(out_dir)
+    manifest = _read_manifest(out)
+    exp = Experiment.from_dict(manifest["experiment"], source=str(out / "manifest.json"))
+    metrics = read_metrics(out)
+    if metrics.empty:
+        raise DataError(f"{out}/metrics.csv holds no values yet")
+    systems = [s for s in manifest["systems"] if s in set(metrics["system"])]
+    baseline = manifest["experiment"]["baseline"]
+    if baseline not in systems:
+        baseline = systems[0]
+    per_query = pooled_per_query(metrics)
+    report = compare(per_query, baseline=baseline, metrics=list(exp.metrics), test=exp.test,
+                     correction=exp.correction, alpha=exp.alpha, seed=0,
+                     title=f"{exp.name}: objective comparison")
+    if manifest.get("status") != "finished":
+        report.warnings = report.warnings + (f"the run is not finished (status {manifest.get('status')!r}): "
+                                             f"tables cover the cells done so far",)
+    # Figures from the folder's files
+    if plots:
+        at_k = metric_at_k(out)
+        if not at_k.empty:
+            report.add_figure("nDCG@k", P.plot_metric_at_k(at_k, systems=systems),
+                              caption="Mean nDCG@k (trec_eval conventions) per system, recomputed from the run "
+                                      "files; pooled over folds, mean over seeds.")
+        curves = _cells(out, "curves.csv")
+        if not curves.empty:
+            first = curves[(curves["fold"] == curves["fold"].iloc[0]) & (curves["seed"] == exp.seeds[0])]
+            report.add_figure("Training and validation curves", P.plot_training_curves(
+                first[["system", "iteration", "split", "metric", "value"]]),
+                caption=f"Per-iteration metric of each system (fold {first['fold'].iloc[0]}, seed "
+                        f"{exp.seeds[0]}), computed by ltr on the candidate sets.")
+        importance = _cells(out, "importance.csv")
+        if not importance.empty:
+            imp = importance.groupby(["system", "feature"], sort=False)["importance"].mean().reset_index()
+            report.add_figure("Feature importance", P.plot_feature_importance(imp, top_k=15),
+                              caption="Total split gain per feature (share of each model's total), mean over "
+                                      "folds and seeds.")
+        recall_path = out / "tables" / "first_stage_recall.csv"
+        if recall_path.is_file():
+            report.add_figure("First-stage recall@k", P.plot_recall_at_k(pd.read_csv(recall_path)),
+                              caption="Recall of the relevant documents in the first stage's top k: the "
+                                      "ceiling no re-ranker can pass.")
+        stage_path = out / "tables" / "stage_cost.csv"
+        if stage_path.is_file():
+            report.add_figure("Per-stage cost", P.plot_stage_cost(pd.read_csv(stage_path)))
+    # Sections of our own around the comparison
+    spread = seed_fold_spread(metrics)
+    spread = spread[spread["metric"].isin(exp.metrics)]
+    no_effect = seeds_without_effect(metrics)
+    sections = [("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
+                 "tests above use the pooled per-query values instead.")]
+    config = _configurations(exp, systems)
+    sections.append(("Backend configurations", config, "The exact backend objective each system used."))
+    tuning = _tuning(out)
+    if not tuning.empty:
+        sections.append(("Tuning", tuning, f"Random search, {exp.tuning.budget} configurations per fold and "
+                                           f"system on the validation data (the first is the defaults)."))
+    notes = list(manifest.get("data_notes", []))
+    if no_effect:
+        notes.append(f"The seed changed nothing for {no_effect}: their training is deterministic without "
+                     f"subsampling, so every seed gives the same model.")
+    if manifest.get("skipped"):
+        notes.append(f"Not run (the backend does not offer the objective): {manifest['skipped']}.")
+    n_queries = per_query.groupby("system")[QID].nunique().max()
+    notes.insert(0, f"{n_queries} test queries pooled over {len(manifest['folds'])} fold(s) "
+                    f"({', '.join(manifest['folds'])}); seeds {manifest['seeds']}.")
+    # Render
+    md = [report.to_markdown(figure_paths=_figure_paths(report)), "", "## Data and protocol", ""]
+    md += [f"- {n}" for n in notes]
+    for title, frame, caption in sections:
+        md += ["", f"## {title}", "", caption, "", _markdown_table(frame)]
+    html_extra = ["<h2>Data and protocol</h2><ul>"] + [f"<li>{_html.escape(n)}</li>" for n in notes] + ["</ul>"]
+    for title, frame, caption in sections:
+        html_extra += [f"<h2>{_html.escape(title)}</h2>", f'<p class="legend">{_html.escape(caption)}</p>',
+                       '<div class="scroll">', _html_table(frame), "</div>"]
+    page = report.to_html()
+    marker = "<h2>Figures</h2>" if "<h2>Figures</h2>" in page else "</main>"
+    page = page.replace(marker, "\n".join(html_extra) + "\n" + marker, 1)
+    paths = report.save(out)  # figures, summary.csv, report.tex (and plain md/html, replaced below)
+    for name, text in (("report.md", "\n".join(md) + "\n"), ("report.html", page)):
+        with atomic_write(out / name) as handle:
+            handle.write(text)
+    return [paths["report.md"], paths["report.html"], paths["report.tex"], paths["summary.csv"]]
+
+
+def _figure_paths(report) -> dict[str, str]:
+    """The relative PNG paths :meth:`Report.save` gives each figure (same naming rule)."""
+    from ltr.report.compare import _slug
+    paths, used = {}, set()
+    for title, _, _ in report.figures():
+        name = _slug(title)
+        while name in used:
+            name += "_"
+        used.add(name)
+        paths[title] = f"figures/{name}.png"
+    return paths
+
+
+def compare_dirs(dir_a, dir_b, *, out=None):
+    """Compare two finished experiments on their common queries and metrics (``ltr compare A B``)."""
+    from ltr.report import compare_experiments
+    a, b = Path(dir_a), Path(dir_b)
+    per_a, per_b = pooled_per_query(read_metrics(a)), pooled_per_query(read_metrics(b))
+    report = compare_experiments(per_a, per_b, labels=(a.name or str(a), b.name or str(b)))
+    if out is not None:
+        report.save(out)
+    return report

@@ -1,0 +1,303 @@
+"""TREC qrels and run files, as trec_eval reads them.
+
+- qrels: ``qid iter docid rel`` per line (``iter`` is ignored; ``rel`` graded, possibly negative).
+- run: ``qid Q0 docid rank score tag`` per line (trec_eval ignores ``Q0`` and ``rank`` and orders by
+  score, keeping scores as 32-bit floats and breaking ties by docid in descending byte order).
+
+Fields are separated by ASCII whitespace. Readers return long frames with the columns of
+:mod:`ltr.schema` (ids ``str`` in object columns, labels/scores float64) in file order. They are vectorised:
+a numpy pass over the bytes counts the fields of every line, ``bytes.split`` cuts the tokens in C, and
+numbers are parsed with one cast per column; a malformed file is then re-read line by line to name the
+first offending line in a :class:`~ltr.errors.ParseError`.
+
+References
+----------
+trec_eval, https://github.com/usnistgov/trec_eval (``get_qrels.c``, ``get_trec_results.c``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from numpy.dtypes import StringDType
+
+from ltr.errors import ConfigError, DataError, LabelError, ParseError
+from ltr.io import _bytes as B
+from ltr.io.atomic import atomic_write
+from ltr.schema import DOCID, LABEL, LABEL_DTYPE, QID, QRELS, RUN, SCORE, as_id_array, require_columns
+
+__all__ = ["read_qrels", "write_qrels", "read_run", "write_run"]
+
+_SPACE = re.compile(r"[ \t\n\r\x0b\x0c]")          # ASCII whitespace: the field separators
+_QRELS_FIELDS = ("qid", "iter", "docid", "rel")
+_RUN_FIELDS = ("qid", "Q0", "docid", "rank", "score", "tag")
+
+
+def _explain(raw: bytes, path: str, fields: tuple[str, ...], number: int, *, what: str, finite: str) -> None:
+    """Re-read ``raw`` line by line and raise a ParseError at the first malformed line."""
+    for i, line in enumerate(raw.split(b"\n"), start=1):
+        toks = line.split()
+        if not toks:
+            continue
+        if len(toks) != len(fields):
+            raise ParseError(f"expected {len(fields)} fields '{' '.join(fields)}' in a {what} line, got "
+                             f"{len(toks)}: {B.show(line.strip(), 80)}", path=path, line=i)
+        tok = toks[number]
+        if not B.is_number_token(tok):
+            raise ParseError(f"expected a number in field {number + 1} ('{fields[number]}'), got {B.show(tok)}",
+                             path=path, line=i)
+        value = float(tok)
+        if np.isnan(value) or (finite == "all" and not np.isfinite(value)):
+            raise ParseError(f"field {number + 1} ('{fields[number]}') must be a "
+                             f"{'finite ' if finite == 'all' else ''}number, got {B.show(tok)}", path=path, line=i)
+        for k in (0, 2):
+            try:
+                toks[k].decode("utf-8")
+            except UnicodeDecodeError:
+                raise ParseError(f"{fields[k]} {toks[k]!r} is not valid UTF-8", path=path, line=i) from None
+    raise ParseError(f"could not read this {what} file, but the line-by-line check found nothing wrong; this "
+                     f"is a bug in ltr, please report it", path=path)
+
+
+def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite: str):
+    """Columns ``qid``, ``docid`` (str) and the numeric field of a whitespace-separated TREC file.
+
+    Returns (qids, docids, numbers, line numbers of the rows).
+    """
+    path_s = str(path)
+    raw = B.read_bytes(path)
+    k = len(fields)
+
+    def explain():
+        _explain(raw, path_s, fields, number, what=what, finite=finite)
+
+    # Step 1: every non-blank line has exactly k fields (tokens never span lines, so counting the
+    # token starts between consecutive line starts counts each line's fields).
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    lines = B.find_lines(buf)
+    t_start, t_end = B.find_tokens(buf)
+    per_line = np.diff(np.r_[np.searchsorted(t_start, lines.starts), len(t_start)])
+    if ((per_line != 0) & (per_line != k)).any():
+        explain()
+    row_lines = np.flatnonzero(per_line) + 1
+
+    # Step 2: cut the tokens in C; ASCII text splits the same as bytes, other text is decoded per id.
+    if raw.isascii() and not ((buf >= 28) & (buf <= 31)).any():   # str.split() also splits at \x1c-\x1f
+        toks = np.array(raw.decode("ascii").split(), dtype=object).reshape(-1, k)
+        ids = toks[:, 0], toks[:, 2]
+    else:
+        toks = np.array(raw.split(), dtype=object).reshape(-1, k)
+        try:
+            ids = tuple(np.array([t.decode("utf-8") for t in toks[:, c]], dtype=object) for c in (0, 2))
+        except UnicodeDecodeError:
+            explain()
+    if len(toks) != len(row_lines):      # pragma: no cover - the two tokenisers agree by construction
+        explain()
+
+    # Step 3: the numeric column, with float()'s rules on printable-ASCII tokens.
+    col = toks[:, number]
+    text = "".join(col.tolist()) if isinstance(col[0] if len(col) else "", str) else \
+        b"".join(col.tolist()).decode("latin-1")
+    if not (text.isascii() and text.isprintable()):
+        explain()
+    try:
+        values = col.astype(np.float64)
+    except (ValueError, TypeError):
+        explain()
+    if np.isnan(values).any() or (finite == "all" and not np.isfinite(values).all()):
+        explain()
+    return ids[0], ids[1], values, row_lines
+
+
+def _check_duplicates(qids, docids, lines, path: str, what: str) -> None:
+    """Raise DataError naming the first (qid, docid) that appears twice, and where."""
+    if not len(qids):
+        return
+    qcode, quniq = pd.factorize(qids)
+    dcode, _ = pd.factorize(docids)
+    key = qcode.astype(np.int64) * (int(dcode.max()) + 1) + dcode
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if dup.any():
+        rows = np.flatnonzero(key == key[np.flatnonzero(dup)[0]])
+        q, d = qids[rows[0]], docids[rows[0]]
+        where = (f"lines {', '.join(str(int(x)) for x in lines[rows][:5])}" if lines is not None else
+                 f"rows {', '.join(str(int(x)) for x in rows[:5])}")
+        raise DataError(f"{path}: duplicate (qid, docid) ({q!r}, {d!r}) in the {what} ({where}); "
+                        f"each document may appear once per query (trec_eval refuses duplicates)")
+
+
+def read_qrels(path) -> pd.DataFrame:
+    """Read a TREC qrels file ``qid iter docid rel``.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    DataFrame with columns qid (str), docid (str), label (float64), in file order
+        Labels may be graded, negative (trec_eval counts ``rel > 0`` as relevant) or real-valued.
+
+    Raises
+    ------
+    ParseError
+        A line without exactly 4 fields or whose ``rel`` is not a finite number, named by file and line.
+    DataError
+        The same (qid, docid) judged twice.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "qrels"
+    >>> _ = p.write_text("1 0 d1 2\\n1 0 d2 0\\n")
+    >>> read_qrels(p).to_dict("list")
+    {'qid': ['1', '1'], 'docid': ['d1', 'd2'], 'label': [2.0, 0.0]}
+    """
+    qids, docids, labels, lines = _read_table(path, _QRELS_FIELDS, 3, what="qrels", finite="all")
+    _check_duplicates(qids, docids, lines, str(path), "qrels")
+    return _frame(QRELS, qids, docids, labels)
+
+
+def read_run(path) -> pd.DataFrame:
+    """Read a TREC run file ``qid Q0 docid rank score tag``.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    DataFrame with columns qid (str), docid (str), score (float64), in file order
+        ``Q0``, ``rank`` and ``tag`` are not kept: trec_eval ranks by score. Scores may be +-inf, not NaN.
+
+    Raises
+    ------
+    ParseError
+        A line without exactly 6 fields or whose score is not a number, named by file and line.
+    DataError
+        The same (qid, docid) twice (trec_eval refuses such runs).
+    """
+    qids, docids, scores, lines = _read_table(path, _RUN_FIELDS, 4, what="run", finite="notnan")
+    _check_duplicates(qids, docids, lines, str(path), "run")
+    return _frame(RUN, qids, docids, scores)
+
+
+def _frame(columns, qids, docids, values) -> pd.DataFrame:
+    return pd.DataFrame({columns[0]: pd.Series(qids, dtype=object), columns[1]: pd.Series(docids, dtype=object),
+                         columns[2]: pd.Series(values, dtype=LABEL_DTYPE)})
+
+
+def _ids(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    """The id column as str, refusing ids a TREC file cannot hold (empty, or with whitespace)."""
+    ids = as_id_array(frame[column].to_numpy())
+    values = ids.tolist()
+    if _SPACE.search("\x00".join(values)):
+        bad = next(v for v in values if _SPACE.search(v))
+        raise DataError(f"cannot write {column} {bad!r} to a {what} file: TREC ids contain no whitespace (space, tab, CR, LF, VT, FF)")
+    if values and min(map(len, values)) == 0:
+        raise DataError(f"cannot write an empty {column} to a {what} file (row {values.index('')})")
+    return ids
+
+
+def _numbers(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
+    try:
+        return frame[column].to_numpy(dtype=np.float64)
+    except (TypeError, ValueError):
+        raise DataError(f"the {column} column of the {what} must be numeric, got dtype "
+                        f"{frame[column].dtype}") from None
+
+
+def _join_columns(*parts) -> str:
+    """Concatenate columns (arrays) and constant strings row-wise, vectorised; return the file text."""
+    if not len(parts[0]):
+        return ""
+    acc = np.asarray(parts[0], dtype=StringDType())
+    for part in parts[1:]:
+        acc = np.strings.add(acc, part if isinstance(part, str) else np.asarray(part, dtype=StringDType()))
+    return "".join(acc.tolist())
+
+
+def write_qrels(qrels: pd.DataFrame, path, *, round_labels: bool = False) -> None:
+    """Write a qrels frame as ``qid 0 docid rel`` lines, in frame order (atomically).
+
+    Parameters
+    ----------
+    qrels : DataFrame with columns qid, docid, label
+    path : str or Path
+    round_labels : bool, default=False
+        trec_eval reads integer relevance. Real-valued (non-integral) labels are refused with a
+        :class:`LabelError` unless ``round_labels=True``, which rounds half up (``floor(x + 0.5)``:
+        0.5 -> 1, 1.49 -> 1, -0.5 -> 0).
+
+    Raises
+    ------
+    LabelError
+        Non-integral labels without ``round_labels``, or NaN/inf labels.
+    DataError
+        Duplicate (qid, docid), or ids with whitespace.
+    """
+    require_columns(qrels, QRELS, caller="write_qrels")
+    qids, docids = _ids(qrels, QID, "qrels"), _ids(qrels, DOCID, "qrels")
+    labels = _numbers(qrels, LABEL, "qrels")
+    if not np.isfinite(labels).all():
+        row = int(np.flatnonzero(~np.isfinite(labels))[0])
+        raise LabelError(f"label {labels[row]} of (qid {qids[row]!r}, docid {docids[row]!r}) is not a finite "
+                         f"number; a qrels file needs integer relevance")
+    frac = labels != np.floor(labels)
+    if frac.any():
+        if not round_labels:
+            row = int(np.flatnonzero(frac)[0])
+            raise LabelError(f"label {float(labels[row])!r} of (qid {qids[row]!r}, docid {docids[row]!r}) is not an "
+                             f"integer ({int(frac.sum())} labels are real-valued): trec_eval reads integer "
+                             f"relevance. Round them yourself or pass round_labels=True (rounds half up)")
+        labels = np.floor(labels + 0.5)
+    _check_duplicates(qids, docids, None, "write_qrels", "qrels")
+    text = _join_columns(qids, " 0 ", docids, " ", labels.astype(np.int64).astype(str), "\n")
+    with atomic_write(path) as handle:
+        handle.write(text)
+
+
+def write_run(run: pd.DataFrame, path, *, tag: str = "ltr") -> None:
+    """Write a run frame as ``qid Q0 docid rank score tag`` lines (atomically).
+
+    Queries keep the order of their first appearance; inside a query documents are ranked by descending
+    score, ties by descending docid (the order trec_eval itself uses), and ``rank`` counts from 1. Scores
+    are written with ``repr`` of the float64 value, so :func:`read_run` reads back the same numbers.
+
+    Parameters
+    ----------
+    run : DataFrame with columns qid, docid, score
+    path : str or Path
+    tag : str, default="ltr"
+        The run name in the last field (non-empty, no whitespace).
+
+    Raises
+    ------
+    DataError
+        NaN scores, duplicate (qid, docid), ids with whitespace.
+    """
+    require_columns(run, RUN, caller="write_run")
+    if not isinstance(tag, str) or not tag or _SPACE.search(tag):
+        raise ConfigError(f"the run tag must be a non-empty string without whitespace, got {tag!r}")
+    qids, docids = _ids(run, QID, "run"), _ids(run, DOCID, "run")
+    scores = _numbers(run, SCORE, "run")
+    if np.isnan(scores).any():
+        row = int(np.flatnonzero(np.isnan(scores))[0])
+        raise DataError(f"score of (qid {qids[row]!r}, docid {docids[row]!r}) is NaN; a run needs a score "
+                        f"for every document")
+    _check_duplicates(qids, docids, None, "write_run", "run")
+    qcode = pd.factorize(qids)[0]
+    frame = pd.DataFrame({"q": qcode, "s": scores, "d": docids})
+    frame = frame.sort_values(["q", "s", "d"], ascending=[True, False, False], kind="stable")
+    order = frame.index.to_numpy()
+    q_sorted = qcode[order]
+    starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    ranks = np.arange(len(order)) - np.repeat(starts, sizes) + 1
+    # repr() prints the shortest text that reads back to the same double
+    text = _join_columns(qids[order], " Q0 ", docids[order], " ", ranks.astype(str), " ",
+                         list(map(repr, scores[order].tolist())), f" {tag}\n")
+    with atomic_write(path) as handle:
+        handle.write(text)

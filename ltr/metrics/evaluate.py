@@ -1,0 +1,231 @@
+"""Evaluate a run against qrels with trec_eval's semantics; per-query long frames and their means."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ltr.errors import ConfigError, DataError, LabelError
+from ltr.metrics.base import Metric, Ranking, order_within_queries, parse_metric
+from ltr.naming import select
+from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
+
+#: What happens to queries of the qrels that the run lacks.
+#: 'skip': not evaluated (trec_eval's default); 'zero': evaluated as an empty ranking (trec_eval -c),
+#: which scores 0 (or the metric's ``norel`` for a query without relevant documents).
+MISSING_QUERIES = {"skip": False, "zero": True}
+
+
+def _ids(column: pd.Series) -> pd.Series:
+    """Identifiers as strings, without touching columns that already hold them."""
+    if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
+        return column
+    return column.astype(str)
+
+
+def _name(metric) -> str:
+    return metric if isinstance(metric, str) else repr(metric)
+
+
+def _examples(values, n=3) -> str:
+    values = list(values)
+    shown = ", ".join(repr(str(v)) for v in values[:n])
+    return f"[{shown}{', ...' if len(values) > n else ''}]"
+
+
+def _prepare_metrics(metrics) -> tuple[list[str], list[Metric]]:
+    if isinstance(metrics, (str, Metric)):
+        metrics = [metrics]
+    metrics = list(metrics)
+    if not metrics:
+        raise ConfigError("evaluate needs at least one metric, e.g. metrics=['nDCG@10', 'AP']")
+    names = [_name(m) for m in metrics]
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise ConfigError(f"metric {name!r} is given twice; give each metric once")
+        seen.add(name)
+    return names, [parse_metric(m) for m in metrics]
+
+
+def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Metric] | str, *,
+             missing_queries: str = "skip") -> pd.DataFrame:
+    """Per-query values of ``metrics`` for ``run`` judged by ``qrels``, as trec_eval computes them.
+
+    Semantics (trec_eval 9): a query is evaluated when it is in both the run and the qrels (with
+    ``missing_queries='zero'``, every qrels query, as ``trec_eval -c``); retrieved documents absent from
+    the qrels are non-relevant; a negative qrels label means "in the pool but not judged"; binary
+    measures count label >= ``rel`` (default 1) as relevant; ties among scores equal as float32 are broken
+    by docid in descending byte order (metric parameter ``ties``).
+
+    Parameters
+    ----------
+    qrels : DataFrame with columns qid, docid, label
+        One row per judged (query, document); labels are numbers (graded or real-valued).
+    run : DataFrame with columns qid, docid, score
+        One row per retrieved (query, document); higher scores rank first. Row order does not matter
+        (except with ``ties='row'``).
+    metrics : list of str or Metric
+        Names such as ``'nDCG@10'``, ``'AP'``, ``'P(rel=2)@5'`` (see :func:`parse_metric`).
+    missing_queries : {'skip', 'zero'}, default='skip'
+        'skip' averages over the queries in both run and qrels (trec_eval); 'zero' also evaluates qrels
+        queries missing from the run as empty rankings (trec_eval ``-c``).
+
+    Returns
+    -------
+    DataFrame with columns qid (str), metric (str), value (float64)
+        One row per evaluated query and metric: queries in ascending byte order of their qid, and for
+        each query the metrics in the order given. ``metric`` holds the names exactly as given.
+
+    Raises
+    ------
+    SchemaError
+        A frame lacks a column.
+    DataError
+        NaN scores or labels, duplicate (qid, docid) pairs, or no query in common.
+    UnknownNameError, ConfigError
+        A metric name or parameter is not valid.
+
+    Examples
+    --------
+    >>> qrels = pd.DataFrame({"qid": ["1", "1"], "docid": ["a", "b"], "label": [1, 0]})
+    >>> run = pd.DataFrame({"qid": ["1", "1"], "docid": ["a", "b"], "score": [0.2, 0.9]})
+    >>> evaluate(qrels, run, ["RR", "P@1"])
+      qid metric  value
+    0   1     RR    0.5
+    1   1    P@1    0.0
+    """
+    names, parsed = _prepare_metrics(metrics)
+    zero = select(MISSING_QUERIES, missing_queries, what="missing_queries rule")
+    require_columns(qrels, QRELS, caller="evaluate (qrels)")
+    require_columns(run, RUN, caller="evaluate (run)")
+
+    # Step 1: query codes shared by run and qrels (factorize the run's qids, look the qrels' up)
+    run_q, q_uniques = pd.factorize(_ids(run[QID]))
+    q_index = pd.Index(np.asarray(q_uniques, dtype=object))
+    qrels_qid = _ids(qrels[QID])
+    qrels_q = q_index.get_indexer(qrels_qid)
+    qrels_only = pd.unique(qrels_qid[qrels_q < 0]) if zero else np.zeros(0, dtype=object)
+    judged_codes = np.unique(qrels_q[qrels_q >= 0])
+    if len(judged_codes) == 0 and len(qrels_only) == 0:
+        raise DataError(f"No qids in common between the run ({len(q_uniques)} queries, e.g. "
+                        f"{_examples(q_uniques)}) and the qrels ({qrels_qid.nunique()} queries, e.g. "
+                        f"{_examples(pd.unique(qrels_qid))}). Check that both use the same query ids "
+                        f"(they are strings: '1' and '001' differ).")
+
+    scores = run[SCORE].to_numpy(dtype=np.float64, na_value=np.nan)
+    labels_q = qrels[LABEL].to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isnan(scores).any():
+        row = int(np.flatnonzero(np.isnan(scores))[0])
+        raise DataError(f"the run has {int(np.isnan(scores).sum())} NaN scores, e.g. qid "
+                        f"{str(run[QID].iloc[row])!r} docid {str(run[DOCID].iloc[row])!r}; remove or fill "
+                        f"them before evaluating")
+    if np.isnan(labels_q).any():
+        row = int(np.flatnonzero(np.isnan(labels_q))[0])
+        raise LabelError(f"the qrels have {int(np.isnan(labels_q).sum())} NaN labels, e.g. qid "
+                         f"{str(qrels[QID].iloc[row])!r} docid {str(qrels[DOCID].iloc[row])!r}")
+
+    # Step 2: the evaluated queries, in byte order of their qids; code -> evaluation index
+    eval_qids = np.concatenate([np.asarray(q_uniques, dtype=object)[judged_codes],
+                                np.asarray(qrels_only, dtype=object)])
+    byte_order = np.argsort(eval_qids.astype(str), kind="stable")
+    eval_qids = eval_qids[byte_order]
+    n_eval = len(eval_qids)
+    code_to_eval = np.full(len(q_uniques), -1, dtype=np.int64)
+    code_to_eval[judged_codes] = np.argsort(byte_order)[:len(judged_codes)]
+
+    # Step 3: docid codes in the run; look up each run row's label (qrels as (query, doc) integer keys)
+    run_d, d_uniques = pd.factorize(_ids(run[DOCID]))
+    n_docs = max(len(d_uniques), 1)
+    run_key = run_q.astype(np.int64) * n_docs + run_d
+    key_index = pd.Index(run_key)
+    if not key_index.is_unique:
+        dup = key_index.duplicated(keep=False)
+        first = int(np.flatnonzero(dup)[0])
+        raise DataError(f"the run has {int(key_index.duplicated().sum())} duplicate (qid, docid) pairs, "
+                        f"e.g. qid {str(run[QID].iloc[first])!r} docid {str(run[DOCID].iloc[first])!r}; "
+                        f"trec_eval refuses them: keep one row per pair, e.g. "
+                        f"run.drop_duplicates(['qid', 'docid'])")
+    qrels_d = pd.Index(np.asarray(d_uniques, dtype=object)).get_indexer(_ids(qrels[DOCID]))
+    in_run = (qrels_q >= 0) & (qrels_d >= 0)
+    qrels_key = qrels_q[in_run].astype(np.int64) * n_docs + qrels_d[in_run]
+    qkey_index = pd.Index(qrels_key)
+    if not qkey_index.is_unique:
+        first = int(np.flatnonzero(in_run)[np.flatnonzero(qkey_index.duplicated())[0]])
+        raise DataError(f"the qrels judge a document twice, e.g. qid {str(qrels[QID].iloc[first])!r} "
+                        f"docid {str(qrels[DOCID].iloc[first])!r}; keep one judgment per (qid, docid)")
+    hit = qkey_index.get_indexer(run_key)
+
+    # Step 4: keep run rows of evaluated queries; rank them inside each query
+    run_eval = code_to_eval[run_q]
+    keep = np.flatnonzero(run_eval >= 0)
+    qidx = run_eval[keep]
+    found = hit[keep]
+    row_labels = np.where(found >= 0, labels_q[in_run][np.maximum(found, 0)], 0.0)
+    row_labels = np.where(found >= 0, row_labels, np.nan)    # NaN marks "not in the qrels"
+    docid_values = run[DOCID].to_numpy()
+    kept_docids = docid_values[keep]
+
+    def docid_rank(rows):
+        return np.unique(np.asarray(kept_docids[rows], dtype=object).astype(str), return_inverse=True)[1]
+
+    # Step 5: each evaluated query's pool of judged labels (>= 0), descending
+    qrels_eval = np.full(len(qrels_q), -1, dtype=np.int64)
+    qrels_eval[qrels_q >= 0] = code_to_eval[qrels_q[qrels_q >= 0]]
+    if zero and len(qrels_only):
+        only_index = pd.Index(eval_qids).get_indexer(qrels_qid[qrels_q < 0])
+        qrels_eval[qrels_q < 0] = only_index
+    pool_rows = np.flatnonzero((qrels_eval >= 0) & (labels_q >= 0))
+    pool_q = qrels_eval[pool_rows]
+    pool_l = labels_q[pool_rows]
+    porder = np.lexsort((-pool_l, pool_q))
+    pool_offsets = np.r_[0, np.cumsum(np.bincount(pool_q, minlength=n_eval))].astype(np.int64)
+    offsets = np.r_[0, np.cumsum(np.bincount(qidx, minlength=n_eval))].astype(np.int64)
+    max_label = float(pool_l.max()) if len(pool_l) else 0.0
+
+    rankings: dict[str, Ranking] = {}
+    values = np.empty((n_eval, len(parsed)))
+    for j, metric in enumerate(parsed):
+        ties = metric.ties
+        if ties not in rankings:
+            order, blocks = order_within_queries(qidx, n_eval, scores[keep], ties, docid_rank)
+            ranked = row_labels[order]
+            judged = ranked >= 0                                   # NaN (not in qrels) and < 0: unjudged
+            rankings[ties] = Ranking(offsets=offsets, labels=np.where(judged, ranked, 0.0), judged=judged,
+                                     pool_offsets=pool_offsets, pool_labels=pool_l[porder], blocks=blocks,
+                                     max_label=max_label)
+        values[:, j] = metric._values(rankings[ties])
+
+    return pd.DataFrame({
+        QID: pd.Series(np.repeat(eval_qids.astype(str).astype(object), len(parsed)), dtype=object),
+        "metric": pd.Series(np.tile(np.asarray(names, dtype=object), n_eval), dtype=object),
+        "value": values.ravel(),
+    })
+
+
+def aggregate(per_query: pd.DataFrame) -> pd.Series:
+    """Mean of each metric over the queries of a per-query frame from :func:`evaluate`.
+
+    Parameters
+    ----------
+    per_query : DataFrame with columns qid, metric, value
+
+    Returns
+    -------
+    Series of float64
+        Indexed by metric name, in order of first appearance in ``per_query``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"qid": ["1", "2"], "metric": ["AP", "AP"], "value": [0.5, 1.0]})
+    >>> aggregate(frame)
+    metric
+    AP    0.75
+    Name: value, dtype: float64
+    """
+    require_columns(per_query, (QID, "metric", "value"), caller="aggregate")
+    order = pd.unique(per_query["metric"])
+    means = per_query.groupby("metric", sort=False)["value"].mean()
+    return means.reindex(order).rename("value")

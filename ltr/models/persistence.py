@@ -1,0 +1,160 @@
+"""Save and load a fitted Ranker: the backend's own model file plus ``manifest.json``. Never pickle.
+
+Layout of a model directory::
+
+    manifest.json      what the model is and how it was made (see below); written last
+    model.txt          LightGBM text model (Booster.model_to_string), or
+    model.json         XGBoost JSON model (Booster.save_raw("json"))
+    history.csv        per-iteration introspection, when the Ranker was fitted with record=True
+
+The manifest holds the format version, the Ranker's parameters (objective as its printed name), the
+objective, backend and native parameters, the feature names in order, the label kind, library versions,
+SHA-256 fingerprints of the training and validation data, the best iteration and the SHA-256 of the model
+file. :func:`load_ranker` refuses a directory whose manifest is missing, unreadable, of another format,
+or does not match the model file (hash, feature count, number of trees).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ltr.errors import ModelFormatError
+from ltr.io.atomic import atomic_write, write_json
+from ltr.models.backends import get_backend
+from ltr.objectives import get_objective
+
+FORMAT, FORMAT_VERSION = "ltr-ranker", 1
+MANIFEST = "manifest.json"
+_REQUIRED = ("format", "format_version", "ranker_params", "objective", "backend", "feature_names",
+             "n_features", "best_iteration", "n_iterations", "model_file", "model_sha256")
+
+
+def _json_safe(value):
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)
+
+
+def save_ranker(ranker, path) -> Path:
+    """Write ``ranker`` (fitted) into directory ``path`` (created if needed; files replaced atomically)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    backend = get_backend(ranker.backend)
+    data = backend.to_bytes(ranker.model_)
+    with atomic_write(path / backend.model_file, "wb") as handle:
+        handle.write(data)
+    params = ranker.get_params()
+    params["objective"] = repr(ranker.objective_)
+    params["eval_metric"] = (list(ranker.eval_metric) if isinstance(ranker.eval_metric, (list, tuple))
+                             else ranker.eval_metric)
+    history_file = None
+    if getattr(ranker, "history_", None) is not None:
+        history_file = "history.csv"
+        with atomic_write(path / history_file) as handle:
+            ranker.history_.to_csv(handle, index=False)
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "ranker_params": _json_safe(params),
+        "objective": repr(ranker.objective_),
+        "objective_family": ranker.objective_.family,
+        "backend": backend.name,
+        "backend_params": _json_safe(ranker.backend_params_),
+        "backend_description": ranker.objective_.describe(backend.name),
+        "feature_names": list(ranker.feature_names_),
+        "n_features": int(ranker.n_features_in_),
+        "label_kind": ranker.label_kind_,
+        "versions": ranker.versions(),
+        "train_fingerprint": ranker.train_fingerprint_,
+        "valid_fingerprint": ranker.valid_fingerprint_,
+        "best_iteration": int(ranker.best_iteration_),
+        "n_iterations": int(ranker.n_iterations_),
+        "evals_result": _json_safe(ranker.evals_result_),
+        "history_file": history_file,
+        "model_file": backend.model_file,
+        "model_sha256": hashlib.sha256(data).hexdigest(),
+    }
+    write_json(path / MANIFEST, manifest)
+    return path
+
+
+def _fail(path, message):
+    raise ModelFormatError(f"{path}: {message}")
+
+
+def load_ranker(path, cls):
+    """Read a model directory written by :func:`save_ranker` into a new ``cls`` (a Ranker)."""
+    path = Path(path)
+    if not path.is_dir():
+        _fail(path, "no such model directory (expected a directory written by Ranker.save)")
+    manifest_path = path / MANIFEST
+    if not manifest_path.is_file():
+        _fail(path, f"no {MANIFEST}; this is not a model directory written by Ranker.save (a model file "
+                    f"alone is not enough: the manifest records the features and objective it needs)")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        _fail(manifest_path, f"is not valid JSON ({err}); the manifest is damaged: save the model again")
+    if not isinstance(manifest, dict):
+        _fail(manifest_path, "must hold a JSON object")
+    missing = [k for k in _REQUIRED if k not in manifest]
+    if missing:
+        _fail(manifest_path, f"lacks the fields {missing}; save the model again")
+    if manifest["format"] != FORMAT or manifest["format_version"] != FORMAT_VERSION:
+        _fail(manifest_path, f"is format {manifest['format']!r} version {manifest['format_version']!r}; this "
+                             f"ltr reads {FORMAT!r} version {FORMAT_VERSION}")
+    backend = get_backend(manifest["backend"])
+    model_path = path / manifest["model_file"]
+    if manifest["model_file"] != backend.model_file or not model_path.is_file():
+        _fail(path, f"model file {manifest['model_file']!r} named by the manifest is missing (a "
+                    f"{backend.name} model is stored as {backend.model_file!r})")
+    data = model_path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != manifest["model_sha256"]:
+        _fail(model_path, f"SHA-256 {digest} does not match the manifest's {manifest['model_sha256']}: the "
+                          f"model file was changed after saving; restore it or save the model again")
+    names = manifest["feature_names"]
+    if not isinstance(names, list) or len(names) != manifest["n_features"]:
+        _fail(manifest_path, f"lists {len(names) if isinstance(names, list) else '?'} feature names but "
+                             f"n_features is {manifest['n_features']}")
+    try:
+        model = backend.from_bytes(data)
+    except Exception as err:  # the backend's own parse error, re-raised typed
+        _fail(model_path, f"{backend.name} cannot read this model: {err}")
+    if backend.n_features(model) != len(names):
+        _fail(path, f"the model has {backend.n_features(model)} features but the manifest lists {len(names)}")
+    n_trees = backend.n_trees(model)
+    if n_trees != manifest["n_iterations"] or not 0 < manifest["best_iteration"] <= n_trees:
+        _fail(path, f"the model has {n_trees} trees but the manifest says {manifest['n_iterations']} (best "
+                    f"{manifest['best_iteration']})")
+    ranker = cls(**manifest["ranker_params"])
+    ranker.model_ = model
+    ranker.objective_ = get_objective(manifest["objective"])
+    ranker.best_iteration_ = int(manifest["best_iteration"])
+    ranker.n_iterations_ = int(manifest["n_iterations"])
+    ranker.evals_result_ = manifest.get("evals_result") or {}
+    ranker.feature_names_ = list(names)
+    ranker.n_features_in_ = len(names)
+    ranker.label_kind_ = manifest.get("label_kind")
+    ranker.train_fingerprint_ = manifest.get("train_fingerprint")
+    ranker.valid_fingerprint_ = manifest.get("valid_fingerprint")
+    ranker.backend_params_ = manifest.get("backend_params") or {}
+    ranker.history_ = None
+    if manifest.get("history_file") and (path / manifest["history_file"]).is_file():
+        import pandas as pd
+        ranker.history_ = pd.read_csv(path / manifest["history_file"])
+    return ranker

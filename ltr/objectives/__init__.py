@@ -1,0 +1,33 @@
+"""Training objectives: a registry of named, parameterised losses with backend mappings.
+
+>>> from ltr.objectives import get_objective
+>>> obj = get_objective("lambdarank(truncation_level=20)")
+>>> obj, obj.family, obj.is_custom("lightgbm")
+(lambdarank(truncation_level=20), 'pairwise', False)
+>>> get_objective("ranknet").is_custom("lightgbm")
+True
+
+Every objective's printed form parses back (``get_objective(repr(obj)) == obj``); an unknown name lists
+the registered ones. The families live one per module: :mod:`ltr.objectives.pointwise`,
+:mod:`ltr.objectives.ranknet`, :mod:`ltr.objectives.lambdarank`, :mod:`ltr.objectives.listwise`.
+The gradient kernels (:mod:`ltr.objectives._kernels`) are numba-compiled with numpy references.
+"""
+
+from ltr.objectives._kernels import (
+    HAVE_NUMBA, lambdarank_grad_hess, lambdarank_numpy, lightgbm_sigmoid, ranknet_grad_hess, ranknet_loss,
+    ranknet_numpy,
+)
+from ltr.objectives.base import (
+    BACKENDS, LABEL_KINDS, Objective, available_objectives, get_objective, quantize, register, registry,
+)
+from ltr.objectives.lambdarank import LambdaRank, LambdaRankMAP, LambdaRankRef, default_label_gain
+from ltr.objectives.listwise import RankXENDCG
+from ltr.objectives.pointwise import Binary, Multiclass, Regression
+from ltr.objectives.ranknet import RankNet
+
+__all__ = [
+    "BACKENDS", "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
+    "Multiclass", "Objective", "RankNet", "RankXENDCG", "Regression", "available_objectives",
+    "default_label_gain", "get_objective", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid",
+    "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "register", "registry",
+]

@@ -1,0 +1,268 @@
+"""Ranker: sklearn contract, parity with the backends called directly, determinism, data checks, errors."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+import xgboost as xgb
+from sklearn.base import clone
+
+from ltr.datasets import RankingDataset
+from ltr.errors import (ConfigError, FeatureMismatchError, GroupError, LabelError, NotFittedError, SchemaError,
+                        UnknownNameError)
+from ltr.metrics import parse_metric
+from ltr.models import DEFAULT_EVAL_METRIC, Ranker, label_kind
+from ltr.objectives import available_objectives, get_objective
+from tests.models.conftest import make_dataset
+
+LGB_PLAIN = {"learning_rate": 0.05, "num_leaves": 31, "deterministic": True, "force_row_wise": True,
+             "num_threads": 1, "seed": 0, "verbosity": -1}
+
+
+def _lgb_set(ds, reference=None):
+    return lgb.Dataset(ds.X, label=ds.labels, group=ds.group_sizes, reference=reference)
+
+
+# -- sklearn contract -------------------------------------------------------------------------------
+
+def test_get_params_and_clone_round_trip():
+    """Oracle: sklearn.base.clone, which rebuilds the estimator from get_params() and checks identity."""
+    ranker = Ranker("ranknet(sigma=2.0)", "lightgbm", n_estimators=7, learning_rate=0.1, params={"max_bin": 63},
+                    eval_metric=["nDCG@10", "AP"], record=True)
+    twin = clone(ranker)
+    assert twin.get_params() == ranker.get_params()
+    assert twin.params is not ranker.params and twin.params == {"max_bin": 63}
+    assert "ranknet(sigma=2.0)" in repr(ranker)
+
+
+# -- parity with the backends called directly --------------------------------------------------------
+
+def test_lambdarank_equals_plain_lightgbm_script(data):
+    """Oracle: lightgbm.train with the same parameters, metric='ndcg', eval_at=[10] and LightGBM's own early
+    stopping: same best iteration, bit-identical scores, and our harness metric (the default
+    nDCG(gain='exp', norel=1, ties='row')@10) equal to LightGBM's own ndcg@10 at every iteration."""
+    train, valid, test = data
+    result: dict = {}
+    plain = lgb.train({**LGB_PLAIN, "objective": "lambdarank", "metric": "ndcg", "eval_at": [10]},
+                      _lgb_set(train), num_boost_round=120, valid_sets=[_lgb_set(valid)], valid_names=["valid"],
+                      callbacks=[lgb.early_stopping(15, verbose=False), lgb.record_evaluation(result)])
+    ranker = Ranker("lambdarank", n_estimators=120, early_stopping_rounds=15, n_jobs=1).fit(train, valid)
+    assert ranker.best_iteration_ == plain.best_iteration
+    expected = plain.predict(test.X, num_iteration=plain.best_iteration)
+    np.testing.assert_array_equal(ranker.predict_scores(test), expected)
+    ours = ranker.evals_result_["valid"][DEFAULT_EVAL_METRIC]
+    np.testing.assert_allclose(ours, result["valid"]["ndcg@10"], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("objective", ["lambdarank", "ranknet"])
+def test_xgboost_equals_plain_xgboost_script(data, objective):
+    """Oracle: xgboost.train called directly with the objective's native configuration (as printed by
+    describe) and XGBoost's own early stopping on its ndcg@10: same best iteration and identical scores."""
+    train, valid, test = data
+    obj = get_objective(objective)
+    if obj.is_custom("xgboost"):
+        pytest.skip(f"{objective} is a custom objective on xgboost")
+    params = {"tree_method": "hist", "eta": 0.05, "max_depth": 6, "nthread": 1, "seed": 0, "verbosity": 0,
+              **obj.backend_params("xgboost", labels=train.labels, group_sizes=train.group_sizes),
+              "eval_metric": "ndcg@10"}
+    dtrain = xgb.DMatrix(train.X, label=train.labels, group=train.group_sizes)
+    dvalid = xgb.DMatrix(valid.X, label=valid.labels, group=valid.group_sizes)
+    result: dict = {}
+    plain = xgb.train(params, dtrain, 120, evals=[(dvalid, "valid")], early_stopping_rounds=15,
+                      evals_result=result, verbose_eval=False)
+    ranker = Ranker(objective, "xgboost", n_estimators=120, early_stopping_rounds=15, n_jobs=1).fit(train, valid)
+    ours = ranker.evals_result_["valid"][DEFAULT_EVAL_METRIC]
+    np.testing.assert_allclose(ours, result["valid"]["ndcg@10"], rtol=0, atol=1e-6)   # XGBoost logs float32
+    assert ranker.best_iteration_ == plain.best_iteration + 1
+    np.testing.assert_array_equal(ranker.predict_scores(test),
+                                  plain.predict(xgb.DMatrix(test.X), iteration_range=(0, plain.best_iteration + 1)))
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_custom_objective_is_handed_to_the_backend_unchanged(data, backend):
+    """Oracle: the backend trained directly with the objective's grad_hess as its custom objective
+    (LightGBM: params['objective'] = callable(preds, dataset); XGBoost: obj=callable(predt, dmatrix))."""
+    train, _, test = data
+    custom = [n for n in ("ranknet", "lambdarank_ref") if n in available_objectives()
+              and backend in get_objective(n).backends and get_objective(n).is_custom(backend)]
+    if not custom:
+        pytest.skip(f"no custom objective on {backend}")
+    obj = get_objective(custom[0])
+    y, sizes = obj.transform_labels(train.labels, backend=backend), train.group_sizes
+    ranker = Ranker(obj, backend, n_estimators=15, n_jobs=1).fit(train)
+    if backend == "lightgbm":
+        params = {**LGB_PLAIN, "objective": lambda preds, ds: obj.grad_hess(y, preds, sizes)}
+        plain = lgb.train(params, lgb.Dataset(train.X, label=y, group=sizes), num_boost_round=15)
+        expected = plain.predict(test.X)
+    else:
+        params = {"tree_method": "hist", "eta": 0.05, "max_depth": 6, "nthread": 1, "seed": 0, "base_score": 0.0}
+        plain = xgb.train(params, xgb.DMatrix(train.X, label=y, group=sizes), 15,
+                          obj=lambda predt, dm: obj.grad_hess(y, predt, sizes))
+        expected = plain.predict(xgb.DMatrix(test.X))
+    assert ranker.best_iteration_ == 15
+    np.testing.assert_array_equal(ranker.predict_scores(test), expected)
+
+
+# -- determinism ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("objective,backend", [("lambdarank", "lightgbm"), ("ranknet", "lightgbm"),
+                                               ("lambdarank", "xgboost"), ("ranknet", "xgboost")])
+def test_same_seed_same_data_gives_identical_scores(data, objective, backend):
+    """Invariant: two fits with the same seed and data give bit-identical scores (with bagging and column
+    sampling on, 2 threads)."""
+    train, valid, test = data
+
+    def make():
+        return Ranker(objective, backend, n_estimators=25, subsample=0.8, colsample=0.8, random_state=3, n_jobs=2)
+
+    a, b = make().fit(train, valid).predict_scores(test), make().fit(train, valid).predict_scores(test)
+    assert a.tobytes() == b.tobytes()
+
+
+# -- data plumbing -----------------------------------------------------------------------------------------
+
+def test_predict_returns_run_in_row_order_and_frames_work(data):
+    """Invariant: the RUN frame lists the input rows in order; a FEATURES frame (columns in any order, index
+    kept) gives the same scores as the RankingDataset it came from."""
+    train, valid, test = data
+    ranker = Ranker("lambdarank", n_estimators=20, n_jobs=1).fit(train, valid)
+    run = ranker.predict(test)
+    assert list(run.columns) == ["qid", "docid", "score"]
+    assert run["qid"].tolist() == test.qids.tolist() and run["docid"].tolist() == test.docids.tolist()
+    frame = test.to_frame()
+    frame.index = frame.index + 1000
+    shuffled = frame[["qid", "docid", "label"] + test.feature_names[::-1]]
+    run2 = ranker.predict(shuffled)
+    assert run2.index.equals(frame.index)
+    np.testing.assert_array_equal(run2["score"].to_numpy(), run["score"].to_numpy())
+    from_frames = Ranker("lambdarank", n_estimators=20, n_jobs=1).fit(train.to_frame(), valid.to_frame())
+    np.testing.assert_array_equal(from_frames.predict_scores(test), run["score"].to_numpy())
+
+
+def test_feature_importances_are_gain_by_name(data):
+    """Oracle: LightGBM's Booster.feature_importance('gain') of the same model."""
+    train, valid, _ = data
+    ranker = Ranker("lambdarank", n_estimators=20, n_jobs=1).fit(train, valid)
+    imp = ranker.feature_importances_
+    assert imp.index.tolist() == train.feature_names
+    np.testing.assert_array_equal(imp.to_numpy(), ranker.model_.feature_importance("gain",
+                                                                                   iteration=ranker.best_iteration_))
+    assert imp.idxmax() == "feat_0"      # the labels come from feature 0 most
+
+
+def test_label_kind():
+    assert label_kind(np.array([0.0, 1.0])) == "binary"
+    assert label_kind(np.array([0.0, 2.0, 4.0])) == "graded"
+    assert label_kind(np.array([0.5, 1.0])) == "real"
+    assert label_kind(np.array([-1.0, 1.0])) == "real"
+
+
+def test_real_valued_labels_train_with_ranknet_and_regression():
+    """Real-valued relevance is taken by ranknet and regression (issue: label kinds)."""
+    train = make_dataset(30, labels="real", seed=5)
+    for objective in ("ranknet", "regression"):
+        ranker = Ranker(objective, n_estimators=10, n_jobs=1).fit(train)
+        assert ranker.label_kind_ == "real"
+        assert np.isfinite(ranker.predict_scores(train)).all()
+
+
+def test_pointwise_objective_with_multiclass_scores_is_expected_grade(data):
+    """Oracle: multiclass ranking score = sum_k k * P(k) from LightGBM's own probabilities."""
+    train, valid, test = data
+    if "multiclass" not in available_objectives():
+        pytest.skip("no multiclass objective registered")
+    ranker = Ranker("multiclass", n_estimators=10, early_stopping_rounds=None, n_jobs=1).fit(train, valid)
+    proba = ranker.model_.predict(test.X)
+    np.testing.assert_allclose(ranker.predict_scores(test), proba @ np.arange(proba.shape[1]), rtol=1e-12)
+
+
+# -- bad input -------------------------------------------------------------------------------------------
+
+def test_nan_labels_are_refused(data):
+    train = data[0]
+    y = train.labels.copy()
+    y[5] = np.nan
+    bad = RankingDataset(train.X, y, train.qids, train.docids, train.feature_names, name="bad")
+    with pytest.raises(LabelError, match=r"bad \(train\) has 1 rows with NaN .* query 'tr0', docid 'd5'"):
+        Ranker(n_estimators=2, n_jobs=1).fit(bad)
+    with pytest.raises(LabelError, match=r"bad \(valid\)"):
+        Ranker(n_estimators=2, n_jobs=1).fit(train, bad)
+
+
+def test_single_document_query_refused_for_pairwise_but_fine_for_pointwise(data):
+    train = data[0]
+    keep = np.r_[0, np.arange(train.group_sizes[0], len(train))]     # query tr0 reduced to one row
+    one = train.take(keep)
+    with pytest.raises(GroupError, match=r"1 queries with a single document \(first: 'tr0'\); the .* objective "
+                                         r"'?ranknet"):
+        Ranker("ranknet", n_estimators=2, n_jobs=1).fit(one)
+    Ranker("regression", n_estimators=2, n_jobs=1).fit(one)
+
+
+def test_validation_features_must_equal_training_features(data):
+    train, valid, _ = data
+    renamed = RankingDataset(valid.X, valid.labels, valid.qids, valid.docids,
+                             valid.feature_names[:-1] + ["other"], name="v")
+    with pytest.raises(FeatureMismatchError, match=r"validation features differ from the 8 training features: "
+                                                   r"missing \['feat_7'\]; unexpected \['other'\]"):
+        Ranker(n_estimators=2, n_jobs=1).fit(train, renamed)
+    swapped = RankingDataset(valid.X, valid.labels, valid.qids, valid.docids,
+                             ["feat_1", "feat_0"] + valid.feature_names[2:], name="v")
+    with pytest.raises(FeatureMismatchError, match=r"different order \(position 0: expected 'feat_0', got 'feat_1'\)"):
+        Ranker(n_estimators=2, n_jobs=1).fit(train, swapped)
+
+
+def test_prediction_features_are_checked(data):
+    train, _, test = data
+    ranker = Ranker(n_estimators=3, n_jobs=1).fit(train)
+    with pytest.raises(FeatureMismatchError, match=r"prediction frame lacks 1 feature column\(s\) seen at fit "
+                                                   r"time: \['feat_3'\]"):
+        ranker.predict(test.to_frame().drop(columns=["feat_3"]))
+    narrow = RankingDataset(test.X[:, :7], test.labels, test.qids, test.docids, test.feature_names[:7])
+    with pytest.raises(FeatureMismatchError, match=r"missing \['feat_7'\]"):
+        ranker.predict(narrow)
+    with pytest.raises(SchemaError, match="RankingDataset or a FEATURES DataFrame"):
+        ranker.predict(test.X)
+
+
+def test_unknown_objective_and_backend_list_the_valid_names(data):
+    with pytest.raises(UnknownNameError, match=r"Unknown objective 'lambdamart'\. Choose from \[.*'lambdarank'"):
+        Ranker("lambdamart", n_jobs=1).fit(data[0])
+    with pytest.raises(UnknownNameError, match=r"Unknown backend 'catboost'\. Choose from \['lightgbm', 'xgboost'\]"):
+        Ranker("lambdarank", "catboost", n_jobs=1).fit(data[0])
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"learning_rate": -1.0}, r"The 'learning_rate' parameter of Ranker must be a float > 0\. Got -1\.0 instead\."),
+    ({"n_estimators": 0}, r"The 'n_estimators' parameter of Ranker must be an int >= 1\. Got 0 instead\."),
+    ({"subsample": 1.5}, r"'subsample' parameter of Ranker must be a float in \(0, 1\]"),
+    ({"params": {"objective": "binary"}}, r"set by the Ranker itself; use Ranker\(objective=\.\.\.\)"),
+    ({"backend": "xgboost", "num_leaves": 63}, r"Ranker\(num_leaves=63\) has no XGBoost equivalent"),
+])
+def test_bad_settings_are_config_errors(data, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        Ranker(n_estimators=kwargs.pop("n_estimators", 2), **kwargs, n_jobs=1).fit(data[0])
+
+
+def test_unknown_metric_is_refused(data):
+    with pytest.raises(UnknownNameError):
+        Ranker(n_estimators=2, eval_metric="nDGC@10", n_jobs=1).fit(*data[:2])
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        Ranker(n_jobs=1).predict(make_dataset(2))
+
+
+def test_eval_metric_is_our_metric_on_the_validation_set(data):
+    """Oracle: ltr.metrics' compute on the validation scores of the model truncated at each iteration."""
+    train, valid, _ = data
+    ranker = Ranker("lambdarank", n_estimators=12, early_stopping_rounds=None,
+                    eval_metric=["nDCG@5", "AP"], n_jobs=1).fit(train, valid)
+    for t in (1, 6, 12):
+        scores = ranker.model_.predict(valid.X, num_iteration=t)
+        for name in ("nDCG@5", "AP"):
+            expected = parse_metric(name).compute(valid.labels, scores, valid.group_sizes).mean()
+            assert ranker.evals_result_["valid"][name][t - 1] == pytest.approx(expected, abs=1e-12)

@@ -1,0 +1,259 @@
+"""Tests of ltr.stats: paired tests, bootstrap intervals, effect size, win/tie/loss, corrections.
+
+Oracles: scipy.stats (ttest_rel, wilcoxon, permutation_test, bootstrap) and
+statsmodels.stats.multitest.multipletests, plus slow loops over the definitions where scipy has no
+equivalent (sign-flip enumeration in exact integer arithmetic).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import scipy.stats as ss
+
+from ltr import stats as S
+from ltr.errors import DataError, UnknownNameError
+
+multitest = pytest.importorskip("statsmodels.stats.multitest")
+
+
+def _pairs(n, *, discrete=False, seed=0):
+    rng = np.random.default_rng(seed)
+    a, b = rng.random(n), rng.random(n)
+    if discrete:                              # P@10-like values: many zero differences and tied |d|
+        a, b = np.round(a, 1), np.round(b, 1)
+    return a, b
+
+
+CASES = [(n, disc, seed) for n in (5, 9, 13, 20, 45, 51, 120) for disc in (False, True) for seed in (0, 1)]
+
+
+@pytest.mark.parametrize("n,discrete,seed", CASES)
+def test_paired_t_matches_scipy(n, discrete, seed):
+    """Oracle: scipy.stats.ttest_rel."""
+    a, b = _pairs(n, discrete=discrete, seed=seed)
+    ours = S.paired_t_test(a, b)
+    ref = ss.ttest_rel(a, b)
+    assert ours.statistic == pytest.approx(ref.statistic, abs=1e-10)
+    assert ours.pvalue == pytest.approx(ref.pvalue, abs=1e-10)
+    assert ours.n == n
+
+
+@pytest.mark.parametrize("zero_method", ["wilcox", "pratt", "zsplit"])
+@pytest.mark.parametrize("method", ["auto", "approx", "exact"])
+@pytest.mark.parametrize("n,discrete,seed", CASES)
+def test_wilcoxon_matches_scipy(n, discrete, seed, zero_method, method):
+    """Oracle: scipy.stats.wilcoxon with the same zero_method and method (approx = 'asymptotic')."""
+    a, b = _pairs(n, discrete=discrete, seed=seed)
+    if zero_method == "wilcox" and not np.any(a != b):
+        pytest.skip("all differences zero")
+    ours = S.wilcoxon_test(a, b, zero_method=zero_method, method=method)
+    with np.errstate(all="ignore"):
+        ref = ss.wilcoxon(a, b, zero_method=zero_method, method="asymptotic" if method == "approx" else method)
+    assert ours.statistic == pytest.approx(ref.statistic, abs=1e-10)
+    assert ours.pvalue == pytest.approx(ref.pvalue, abs=1e-10)
+
+
+def test_wilcoxon_continuity_correction_matches_scipy():
+    """Oracle: scipy.stats.wilcoxon(correction=True, method='asymptotic')."""
+    a, b = _pairs(80, discrete=True, seed=3)
+    ours = S.wilcoxon_test(a, b, method="approx", correction=True)
+    ref = ss.wilcoxon(a, b, method="asymptotic", correction=True)
+    assert ours.pvalue == pytest.approx(ref.pvalue, abs=1e-10)
+
+
+def _mean_stat(x, y, axis=-1):
+    return np.mean(x - y, axis=axis)
+
+
+@pytest.mark.parametrize("n", [2, 5, 10, 13])
+def test_randomization_exact_matches_scipy_permutation_test(n):
+    """Oracle: scipy.stats.permutation_test(permutation_type='samples'), exact when 2**n <= n_resamples."""
+    a, b = _pairs(n, seed=n)
+    ours = S.randomization_test(a, b, n_resamples=10_000)
+    ref = ss.permutation_test((a, b), _mean_stat, permutation_type="samples", n_resamples=10_000,
+                              vectorized=True)
+    assert ours.method == "exact"
+    assert ours.statistic == pytest.approx(ref.statistic, abs=1e-12)
+    assert ours.pvalue == pytest.approx(ref.pvalue, abs=1e-10)
+
+
+def test_randomization_exact_with_tied_differences_matches_integer_enumeration():
+    """Oracle: enumeration of all 2^n sign flips in exact integer arithmetic (values in tenths), where
+    float rounding would otherwise split ties such as 0.3 - 0.1 vs 0.2."""
+    rng = np.random.default_rng(4)
+    ia, ib = rng.integers(0, 11, 12), rng.integers(0, 11, 12)     # tenths, like P@10
+    d = ia - ib
+    observed = abs(int(d.sum()))
+    hits = sum(abs(sum(s * x for s, x in zip(signs, d))) >= observed
+               for signs in itertools.product((1, -1), repeat=d.size))
+    ours = S.randomization_test(ia / 10, ib / 10, n_resamples=2 ** 12)
+    assert ours.method == "exact"
+    assert ours.pvalue == pytest.approx(hits / 2 ** 12, abs=1e-12)
+
+
+def test_randomization_monte_carlo_close_to_exact_and_deterministic():
+    """Oracle: the exact enumeration (2^16 flips) of the same data; Monte-Carlo is within 4 standard errors."""
+    a, b = _pairs(16, seed=7)
+    exact = S.randomization_test(a, b, n_resamples=2 ** 16)
+    mc = S.randomization_test(a, b, n_resamples=20_000, seed=3)
+    assert exact.method == "exact" and mc.method == "monte-carlo"
+    se = np.sqrt(exact.pvalue * (1 - exact.pvalue) / 20_000)
+    assert abs(mc.pvalue - exact.pvalue) < 4 * se + 1e-4
+    assert S.randomization_test(a, b, n_resamples=20_000, seed=3) == mc
+    assert S.randomization_test(a, b, n_resamples=20_000, seed=4) != mc
+
+
+def test_randomization_monte_carlo_never_zero():
+    """Definition (Phipson & Smyth 2010): p = (1 + hits) / (1 + B) > 0 even for a huge effect."""
+    a = np.linspace(0.5, 1.0, 200)
+    res = S.randomization_test(a, a - 0.4, n_resamples=999)
+    assert res.pvalue == pytest.approx(1 / 1000)
+
+
+@pytest.mark.parametrize("n", [5, 40, 300])
+@pytest.mark.parametrize("method", ["percentile", "bca"])
+def test_bootstrap_matches_scipy(n, method):
+    """Oracle: scipy.stats.bootstrap(np.mean) with the same Generator seed (same resamples)."""
+    x = np.random.default_rng(n).random(n)
+    ours = S.bootstrap_ci(x, n_resamples=3000, seed=11, method=method, confidence=0.9)
+    ref = ss.bootstrap((x,), np.mean, n_resamples=3000, method=method, confidence_level=0.9,
+                       rng=np.random.default_rng(11)).confidence_interval
+    assert ours.low == pytest.approx(ref.low, abs=1e-10)
+    assert ours.high == pytest.approx(ref.high, abs=1e-10)
+    assert ours.estimate == pytest.approx(x.mean(), abs=1e-12)
+    assert ours.low <= ours.estimate <= ours.high
+
+
+def test_bootstrap_is_deterministic_and_independent_of_batching():
+    """Invariant: same seed, same interval; more resamples than one batch gives scipy's answer too."""
+    x = np.random.default_rng(5).random(60)
+    first = S.bootstrap_ci(x, n_resamples=4500, seed=2)
+    assert S.bootstrap_ci(x, n_resamples=4500, seed=2) == first
+    ref = ss.bootstrap((x,), np.mean, n_resamples=4500, method="percentile",
+                       rng=np.random.default_rng(2)).confidence_interval
+    assert first.low == pytest.approx(ref.low, abs=1e-10)
+    assert first.high == pytest.approx(ref.high, abs=1e-10)
+
+
+def test_bootstrap_columns_share_resamples_exactly():
+    """Invariant: the internal multi-column bootstrap gives each column exactly bootstrap_ci(column)."""
+    x = np.random.default_rng(6).random((50, 3))
+    many = S._bootstrap_intervals(x, confidence=0.95, n_resamples=2000, seed=1, method="bca")
+    for j in range(3):
+        assert many[j] == S.bootstrap_ci(x[:, j], n_resamples=2000, seed=1, method="bca")
+
+
+def test_identical_inputs_give_p_one():
+    """Documented convention: every difference 0 -> p = 1, statistic 0, d_z 0, zero-width CI."""
+    a = np.random.default_rng(0).random(30)
+    for test in S.TESTS.values():
+        res = test(a, a.copy())
+        assert res.pvalue == 1.0 and res.statistic == 0.0
+    assert S.cohens_dz(a, a) == 0.0
+    assert S.bootstrap_ci(a - a) == S.ConfidenceInterval(0.0, 0.0, 0.0, 0.95, "percentile")
+    assert S.wilcoxon_test(a, a, zero_method="pratt").pvalue == 1.0
+
+
+def test_constant_nonzero_differences():
+    """Definition: s_d = 0 with a non-zero mean: t = d_z = +inf, p = 0."""
+    a = np.arange(10) / 4                      # binary fractions: a + 0.5 - a is exactly 0.5
+    assert S.paired_t_test(a + 0.5, a) == S.PairedTestResult(np.inf, 0.0, 10, "t")
+    assert S.cohens_dz(a, a + 0.5) == -np.inf
+
+
+def test_cohens_dz_by_hand():
+    """Oracle: d_z = mean(d) / sd(d, ddof=1) computed by hand on d = (1, 2, 3, 6): mean 3, sd sqrt(14/3)."""
+    a, b = np.array([2.0, 4, 6, 12]), np.array([1.0, 2, 3, 6])
+    assert S.cohens_dz(a, b) == pytest.approx(3 / np.sqrt(14 / 3), abs=1e-12)
+    # d_z relates to the paired t statistic by t = d_z * sqrt(n)
+    assert S.paired_t_test(a, b).statistic == pytest.approx(S.cohens_dz(a, b) * 2, abs=1e-12)
+
+
+def test_win_tie_loss_by_hand():
+    """Oracle: counts by hand."""
+    a = [0.5, 0.2, 0.3, 0.31, 0.0]
+    b = [0.4, 0.2, 0.9, 0.30, 0.0]
+    assert S.win_tie_loss(a, b) == (2, 2, 1)
+    assert S.win_tie_loss(a, b, tol=0.02) == (1, 3, 1)
+    with pytest.raises(DataError, match="'tol' parameter of win_tie_loss must be a float >= 0"):
+        S.win_tie_loss(a, b, tol=-1)
+
+
+@pytest.mark.parametrize("method", ["holm", "bonferroni", "fdr_bh", "fdr_by"])
+@pytest.mark.parametrize("seed", range(4))
+def test_corrections_match_statsmodels(method, seed):
+    """Oracle: statsmodels.stats.multitest.multipletests(p, method=method)[1]."""
+    rng = np.random.default_rng(seed)
+    p = np.concatenate([rng.random(7) ** 3, [0.01, 0.01, 1.0, 0.0]])   # ties and the edges
+    rng.shuffle(p)
+    ours = S.correct_pvalues(p, method)
+    ref = multitest.multipletests(p, method=method)[1]
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12)
+
+
+def test_correction_none_keeps_and_nan_is_outside_the_family():
+    """Definition: 'none' returns the input; NaNs stay NaN and do not count in m (statsmodels on the rest)."""
+    p = np.array([0.01, np.nan, 0.04, 0.03])
+    np.testing.assert_array_equal(S.correct_pvalues(p, "none"), p)
+    out = S.correct_pvalues(p, "holm")
+    assert np.isnan(out[1])
+    np.testing.assert_allclose(out[[0, 2, 3]], multitest.multipletests(p[[0, 2, 3]], method="holm")[1])
+
+
+def test_unknown_names_list_choices():
+    """Messages are built from the registries."""
+    with pytest.raises(UnknownNameError, match=r"Unknown statistical test 'ttest'. Choose from "
+                                               r"\['paired_t', 'randomization', 'wilcoxon'\]"):
+        S.get_test("ttest")
+    with pytest.raises(UnknownNameError, match=r"Unknown multiple-testing correction 'bh'. Choose from "
+                                               r"\['bonferroni', 'fdr_bh', 'fdr_by', 'holm', 'none'\]"):
+        S.correct_pvalues([0.1], "bh")
+    with pytest.raises(UnknownNameError, match="Unknown Wilcoxon zero_method 'zero'"):
+        S.wilcoxon_test([1, 2], [2, 1], zero_method="zero")
+    with pytest.raises(UnknownNameError, match="Unknown bootstrap method 'BCa'"):
+        S.bootstrap_ci([1, 2, 3], method="BCa")
+
+
+def test_bad_input_is_a_typed_error():
+    """Bad input: unpaired lengths, NaN, too few values, bad p-values, bad parameters."""
+    with pytest.raises(DataError, match="a has 3 values but b has 2"):
+        S.paired_t_test([1, 2, 3], [1, 2])
+    with pytest.raises(DataError, match=r"1 non-finite values \(first at position 1: nan\)"):
+        S.wilcoxon_test([1, np.nan, 3], [1, 2, 3])
+    with pytest.raises(DataError, match="at least 2 paired values, got 1"):
+        S.randomization_test([1], [2])
+    with pytest.raises(DataError, match=r"p-values in \[0, 1\]"):
+        S.correct_pvalues([0.5, 1.5])
+    with pytest.raises(DataError, match="'n_resamples' parameter of randomization_test must be an int >= 1"):
+        S.randomization_test([1, 2], [2, 1], n_resamples=0)
+    with pytest.raises(DataError, match=r"'confidence' parameter of bootstrap_ci must be a float in \(0, 1\)"):
+        S.bootstrap_ci([1, 2], confidence=95)
+    with pytest.raises(DataError, match="one-dimensional"):
+        S.cohens_dz([[1, 2]], [[1, 2]])
+
+
+def test_paired_test_dispatch():
+    """paired_test(name) gives the same result as calling the registered function."""
+    a, b = _pairs(30, seed=9)
+    assert S.paired_test(a, b, test="paired_t") == S.paired_t_test(a, b)
+    assert S.paired_test(a, b, test="wilcoxon") == S.wilcoxon_test(a, b)
+    assert S.paired_test(a, b, test="randomization", seed=5, n_resamples=500) == S.randomization_test(
+        a, b, n_resamples=500, seed=5)
+
+
+def test_test_specs_with_options():
+    """A spec carries the test's options; unknown options and values are refused before any data is read."""
+    a, b = _pairs(40, discrete=True, seed=2)
+    assert S.paired_test(a, b, test="wilcoxon(zero_method='pratt')") == S.wilcoxon_test(a, b, zero_method="pratt")
+    assert S.paired_test(a, b, test="randomization(n_resamples=300)", seed=1) == S.randomization_test(
+        a, b, n_resamples=300, seed=1)
+    assert S.describe_test("wilcoxon(zero_method='zsplit')") == "Wilcoxon signed-rank test (zero_method='zsplit')"
+    with pytest.raises(UnknownNameError, match=r"statistical test 'wilcoxon' got unknown parameters \['zero'\]"):
+        S.resolve_test("wilcoxon(zero=1)")
+    with pytest.raises(UnknownNameError, match="Unknown Wilcoxon zero_method 'prat'.*Did you mean 'pratt'"):
+        S.resolve_test("wilcoxon(zero_method='prat')")
+    with pytest.raises(UnknownNameError, match=r"statistical test 'paired_t' got unknown parameters \['seed'\]"):
+        S.resolve_test("paired_t(seed=1)")
