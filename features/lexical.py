@@ -48,7 +48,7 @@ import scipy.sparse as sp
 
 from features.base import FeatureExtractor, register
 from ltr.datasets.collection import Collection
-from ltr.errors import ConfigError, DataError
+from ltr.errors import ConfigError, DataError, NotFittedError
 from ltr.naming import select
 from ltr.schema import DOCID, QID, QUERY
 from ltr.text import DEFAULT_PATTERN, Tokenizer
@@ -429,9 +429,12 @@ class BM25Index:
     def docids(self) -> np.ndarray:
         return self.index_.docids.to_numpy()
 
-    def _query_matrix(self, queries: Sequence) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+    def _check_fitted(self) -> None:
         if not hasattr(self, "index_"):
-            raise ConfigError("BM25Index is not fitted yet: call fit(texts, docids) first")
+            raise NotFittedError("BM25Index is not fitted yet: call fit(texts, docids) first")
+
+    def _query_matrix(self, queries: Sequence) -> tuple[sp.csr_array, np.ndarray, np.ndarray]:
+        self._check_fitted()
         qt = self.index_.query_terms(queries)
         n_q = len(qt.ptr) - 1
         rows = np.repeat(np.arange(n_q), np.diff(qt.ptr))
@@ -460,6 +463,7 @@ class BM25Index:
         """
         if not isinstance(k, (int, np.integer)) or k < 1:
             raise ConfigError(f"The 'k' parameter of BM25Index.topk must be an int >= 1. Got {k!r} instead.")
+        self._check_fitted()
         n_docs = self.index_.n_docs
         kk = min(int(k), n_docs)
         queries = list(queries)

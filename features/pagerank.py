@@ -37,7 +37,7 @@ from ltr.schema import DOCID
 
 from features.base import FeatureExtractor, register
 
-__all__ = ["PageRank", "PowerIterationFailedConvergence", "link_matrix", "pagerank"]
+__all__ = ["PageRank", "PowerIterationFailedConvergence", "collection_pagerank", "link_matrix", "pagerank"]
 
 
 class PowerIterationFailedConvergence(LTRError, RuntimeError):

@@ -227,6 +227,7 @@ def _wilcoxon_parts(d: np.ndarray, zero_method: str):
 _ZERO_METHODS = {"wilcox": "drop zero differences", "pratt": "rank zeros, then drop them (Pratt 1959)",
                  "zsplit": "split the zeros' ranks between R+ and R-"}
 _WILCOXON_METHODS = {"auto": None, "exact": None, "approx": None}
+_MAX_EXACT_WILCOXON = 1000   # the exact null distribution costs O(n^3) time
 
 
 def wilcoxon_test(a, b, *, zero_method: str = "wilcox", method: str = "auto",
@@ -296,6 +297,10 @@ def wilcoxon_test(a, b, *, zero_method: str = "wilcox", method: str = "auto",
         p = 2.0 * _sps.norm.sf(abs(z))
         return PairedTestResult(statistic, float(min(p, 1.0)), n_total, "normal")
     if method == "exact":
+        if count > _MAX_EXACT_WILCOXON:
+            raise DataError(f"wilcoxon_test(method='exact') supports up to {_MAX_EXACT_WILCOXON} non-zero "
+                            f"differences, got {count}; use method='approx' (the normal approximation is "
+                            f"accurate far below that size)")
         pmf = _wilcoxon_pmf(count)
         cdf = np.cumsum(pmf)
         sf = np.cumsum(pmf[::-1])[::-1]
@@ -370,8 +375,13 @@ def _randomization_pvalues(diffs: np.ndarray, n_resamples: int, seed) -> tuple[n
     target = totals - 64 * n * np.finfo(float).eps * np.abs(diffs).max(axis=0)
     identical = ~diffs.any(axis=0)
     if n < 63 and 2 ** n <= n_resamples:
-        null = np.abs(_all_signs(n) @ diffs)
-        p = np.count_nonzero(null >= target, axis=0) / null.shape[0]
+        # every sign vector, in chunks of rows so that memory stays bounded for large n_resamples
+        count = np.zeros(k, dtype=np.int64)
+        for start in range(0, 2 ** n, _BATCH * 8):
+            codes = np.arange(start, min(start + _BATCH * 8, 2 ** n), dtype=np.int64)
+            signs = 1.0 - 2.0 * ((codes[:, None] >> np.arange(n, dtype=np.int64)) & 1)
+            count += np.count_nonzero(np.abs(signs @ diffs) >= target, axis=0)
+        p = count / 2 ** n
         method = "exact"
     else:
         rng = _rng(seed)

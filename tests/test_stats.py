@@ -257,3 +257,13 @@ def test_test_specs_with_options():
         S.resolve_test("wilcoxon(zero_method='prat')")
     with pytest.raises(UnknownNameError, match=r"statistical test 'paired_t' got unknown parameters \['seed'\]"):
         S.resolve_test("paired_t(seed=1)")
+
+
+def test_randomization_exact_enumeration_in_chunks():
+    """Oracle: scipy.stats.permutation_test, exact for n = 15 (2^15 sign vectors, more than one chunk)."""
+    a, b = _pairs(15, seed=15)
+    ours = S.randomization_test(a, b, n_resamples=2 ** 15)
+    ref = ss.permutation_test((a, b), _mean_stat, permutation_type="samples", n_resamples=2 ** 15,
+                              vectorized=True)
+    assert ours.method == "exact"
+    assert ours.pvalue == pytest.approx(ref.pvalue, abs=1e-10)

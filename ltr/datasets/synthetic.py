@@ -57,7 +57,9 @@ Generative story
    :math:`\\theta_1 < \\dots < \\theta_4`, so :math:`\\ell \\in \\{0, \\dots, 4\\}`.
 
 The qrels list every page with a label > 0 for each query and every judged hard negative (label 0). All
-other pages are label 0 *by construction*, so ``complete_judgments=True``. Pages newer than the query
+other pages are label 0 *by construction*, so ``complete_judgments=True``. A few queries (about 4% with the
+defaults: rare words, a small topic) have no page above the first threshold; like unanswerable queries of
+real collections they are kept, with only their hard negatives judged. Pages newer than the query
 time are label 0 (they did not exist yet): :func:`features.recency.future_mask` finds them.
 
 The hidden parts (page topic, site, fitness, spam flag; query topic and intent; the utility's terms) are

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 import ltr
-from ltr.errors import ConfigError
+from ltr.errors import ConfigError, DataError
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
 from ltr.experiment.spec import Experiment
 from ltr.io.atomic import atomic_write, write_json
@@ -163,6 +163,9 @@ class Runner:
                               f"or pass --overwrite")
         if self.overwrite:
             shutil.rmtree(self.out)
+            return
+        for stale in self.out.rglob(".*.tmp"):  # left by a write that a kill interrupted (atomic_write)
+            stale.unlink()
 
     def _write_manifest(self, data: PreparedData, status: str, extra: dict | None = None) -> None:
         manifest = {
@@ -313,7 +316,22 @@ class Runner:
         if self.build_report:
             from ltr.experiment.reporting import build_report
             build_report(self.out)
+        self._check_expected()
         return self.out
+
+    def _check_expected(self) -> None:
+        """The optional regression guard: the baseline's mean of each metric in ``expected`` within tolerance."""
+        if not self.exp.expected:
+            return
+        from ltr.experiment.reporting import pooled_per_query, read_metrics
+        per_query = pooled_per_query(read_metrics(self.out))
+        means = per_query[per_query["system"] == self.exp.baseline].groupby("metric")["value"].mean()
+        failures = [f"{m}: expected {value} +- {tol}, got {means.get(m, float('nan')):.6f}"
+                    for m, (value, tol) in self.exp.expected.items()
+                    if not abs(means.get(m, float("nan")) - value) <= tol]
+        if failures:
+            raise DataError(f"the baseline {self.exp.baseline} missed the expected figures of experiment "
+                            f"{self.exp.name!r} (results are in {self.out}): " + "; ".join(failures))
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -35,6 +35,7 @@ import scipy.sparse as sp
 from ltr.datasets.ranking import RankingDataset, check_group_sizes
 from ltr.errors import DataError, GroupError, ParseError, SchemaError
 from ltr.io import _bytes as B
+from ltr.io import _letor_scan as S
 from ltr.io.atomic import atomic_write
 from ltr.schema import FEATURE_DTYPE, LABEL_DTYPE
 
@@ -42,7 +43,8 @@ __all__ = ["read_letor", "write_letor", "read_letor_folds", "read_query_file", "
 
 _DOCID = re.compile(rb"[\s#]docid\s*=\s*(\S+)")
 _QID_PREFIX = b"qid:"
-_MAX_FEATURE_DIGITS = 9                  # feature ids < 10**9 fit int32 indices
+_MAX_FEATURE_DIGITS = S.MAX_FEATURE_DIGITS
+_USE_NUMBA = True                        # tests switch it off to check the numpy reference path
 _BLOCK_BYTES = 1 << 25                   # parse 32 MiB of lines at a time to bound temporary arrays
 _SPLITS = ("train", "vali", "test")
 
@@ -132,123 +134,74 @@ def _parse_block(block: bytes, first_line: int, path: str, *, expect_qid, n_feat
         _explain(block, first_line, path, expect_qid=expect_qid, n_features=n_features,
                  allow_nonfinite=allow_nonfinite, query_mode=query_mode)
 
+    # Step 1: token spans of the rows (compiled when numba is there, numpy otherwise).
     buf = np.frombuffer(block, dtype=np.uint8)
-    n = len(buf)
-    lines = B.find_lines(buf)
+    scan = (S.scan_numba if _USE_NUMBA and S.scan_numba is not None else S.scan_numpy)(buf)
+    if scan.bad:
+        explain()
 
-    # Step 1: comments start at the first '#' of a line; the body is what comes before.
-    hashes = np.flatnonzero(buf == 35)
-    k = np.searchsorted(hashes, lines.starts)
-    first_hash = np.where(k < len(hashes), hashes[np.minimum(k, max(len(hashes) - 1, 0))] if len(hashes)
-                          else n, n)
-    has_comment = first_hash < lines.ends
-    # Step 2: tokens ('#' also separates them), minus those inside comments; which lines are rows.
-    t_start, t_end = B.find_tokens(buf, buf != 35)
-    t_line = B.line_of(t_start, lines)
-    if len(hashes):
-        in_body = t_start < first_hash[t_line]
-        t_start, t_end, t_line = t_start[in_body], t_end[in_body], t_line[in_body]
-    per_line = np.bincount(t_line, minlength=len(lines.starts))
-    row_lines = np.flatnonzero(per_line)
-    n_tok_row = per_line[row_lines]
-    first_tok = np.cumsum(n_tok_row) - n_tok_row
-
-    # Step 3: qid tokens (second token starting with "qid:"), checked against the file's mode.
-    second = np.minimum(first_tok + 1, max(len(t_start) - 1, 0))
-    has_qid = n_tok_row > 1
-    if len(t_start):
-        s2 = t_start[second]
-        has_qid &= (t_end[second] - s2) >= 4
-        for j, ch in enumerate(_QID_PREFIX):
-            has_qid &= buf[np.minimum(s2 + j, n - 1)] == ch
+    # Step 2: every row has a qid, or none has (then a .query file gives the groups).
+    has_qid = scan.has_qid
     block_mode = expect_qid if expect_qid is not None else (bool(has_qid[0]) if len(has_qid) else None)
     if block_mode is False and not query_mode:
         explain()                                   # asks for qids or a .query file
-    if len(row_lines) and (has_qid != block_mode).any():
+    if len(has_qid) and (has_qid != block_mode).any():
         explain()
-    is_number = np.ones(len(t_start), dtype=bool)
-    qid_tok = second[has_qid]
-    is_number[qid_tok] = False
-    is_label = np.zeros(len(t_start), dtype=bool)
-    is_label[first_tok] = True
-    is_feat = is_number & ~is_label
 
-    # Step 4: numbers. Labels, then "id:value" pairs split at their first ':'.
-    if B.has_bad_number_bytes(buf, t_start[is_number], t_end[is_number]):
-        explain()
+    # Step 3: numbers: labels, then feature values not parsed by the scan; ids within bounds.
     try:
-        labels = B.parse_floats(buf, t_start[first_tok], t_end[first_tok])
+        labels = B.parse_floats(buf, scan.lab_s, scan.lab_e)
+        values = scan.values
+        todo = np.flatnonzero(~scan.parsed)
+        if len(todo):
+            values = values.copy()
+            values[todo] = B.parse_floats(buf, scan.val_s[todo], scan.val_e[todo])
     except ValueError:
         explain()
     if not np.isfinite(labels).all():
-        explain()
-    f_start, f_end = t_start[is_feat], t_end[is_feat]
-    f_row = np.repeat(np.arange(len(row_lines)), n_tok_row - 1 - has_qid)
-    colons = np.flatnonzero(buf == 58)
-    kc = np.searchsorted(colons, f_start)
-    colon = colons[np.minimum(kc, max(len(colons) - 1, 0))] if len(colons) else f_end
-    if len(f_start) and ((kc >= len(colons)) | (colon >= f_end)).any():
-        explain()
-    id_len = colon - f_start
-    if len(f_start) and (id_len.min() < 1 or id_len.max() > _MAX_FEATURE_DIGITS):
-        explain()
-    digits = B.gather(buf, f_start, colon).astype(np.int64) - 48
-    inside = np.arange(digits.shape[1])[None, :] < id_len[:, None]
-    if ((digits < 0) | (digits > 9))[inside].any():
-        explain()
-    fid = np.zeros(len(f_start), dtype=np.int64)
-    for j in range(digits.shape[1]):
-        fid = np.where(inside[:, j], fid * 10 + digits[:, j], fid)
-    if len(fid) and (fid.min() < 1 or (n_features is not None and fid.max() > n_features)):
-        explain()
-    try:
-        values = B.parse_floats(buf, colon + 1, f_end)
-    except ValueError:
         explain()
     with np.errstate(over="ignore"):
         values = values.astype(FEATURE_DTYPE)
     if not allow_nonfinite and not np.isfinite(values).all():
         explain()
-    # duplicates: rows of a well-formed file list ids in increasing order; otherwise sort to check
-    if len(fid):
-        same_row = f_row[1:] == f_row[:-1]
-        if (fid[1:][same_row] <= fid[:-1][same_row]).any():
-            order = np.lexsort((fid, f_row))
-            fid_s, row_s = fid[order], f_row[order]
-            if ((fid_s[1:] == fid_s[:-1]) & (row_s[1:] == row_s[:-1])).any():
-                explain()
-            fid, values = fid_s, values[order]
+    fid = scan.fid
+    if len(fid) and (fid.min() < 1 or (n_features is not None and fid.max() > n_features)):
+        explain()
+    # rows of a well-formed file list ids in increasing order; otherwise sort them and look for repeats
+    if not scan.increasing:
+        f_row = np.repeat(np.arange(len(scan.n_feat)), scan.n_feat)
+        order = np.lexsort((fid, f_row))
+        fid, f_row, values = fid[order], f_row[order], values[order]
+        if ((fid[1:] == fid[:-1]) & (f_row[1:] == f_row[:-1])).any():
+            explain()
 
-    # Step 5: qids (decoded once per block of equal qids) and docids from the comments.
+    # Step 4: qids (decoded once per run of equal qids) and docids from the comments.
     out = _Block()
-    out.lines = row_lines + first_line
+    out.lines = scan.row_lines + first_line
     out.labels = labels
     out.has_qid = bool(block_mode) if block_mode is not None else None
-    out.indptr = np.r_[0, np.cumsum(n_tok_row - 1 - has_qid)].astype(np.int64)
+    out.indptr = np.r_[0, np.cumsum(scan.n_feat)].astype(np.int64)
     out.indices = (fid - 1).astype(np.int32)
     out.values = values
     out.qids = None
-    if block_mode:
-        qs, qe = t_start[qid_tok] + 4, t_end[qid_tok]
-        if (qe - qs).min() < 1:
+    if block_mode and len(has_qid):
+        qs, qe = scan.qid_s, scan.qid_e
+        qlen = qe - qs
+        if qlen.min() < 1:
             explain()
         mat = B.gather(buf, qs, qe)
-        qlen = qe - qs
         change = np.r_[True, (qlen[1:] != qlen[:-1]) | (mat[1:] != mat[:-1]).any(axis=1)]
         starts = np.flatnonzero(change)
         names = [B.decode(block[a:b], path=path, line=int(out.lines[i]), what="qid")
                  for i, a, b in zip(starts.tolist(), qs[starts].tolist(), qe[starts].tolist())]
         out.qids = np.repeat(np.array(names, dtype=object), np.diff(np.r_[starts, len(qs)]))
-    docids = [None] * len(row_lines)
-    if has_comment.any():
-        c_rows = np.flatnonzero(has_comment[row_lines])
-        c_from = first_hash[row_lines[c_rows]].tolist()
-        c_to = lines.ends[row_lines[c_rows]].tolist()
-        search = _DOCID.search
-        for r, a, b in zip(c_rows.tolist(), c_from, c_to):
-            m = search(block, a, b)
-            if m is not None:
-                docids[r] = B.decode(m.group(1), path=path, line=int(out.lines[r]), what="docid")
+    docids = [None] * len(scan.row_lines)
+    c_rows = np.flatnonzero(scan.comment >= 0)
+    search = _DOCID.search
+    for r, a, b in zip(c_rows.tolist(), scan.comment[c_rows].tolist(), scan.line_end[c_rows].tolist()):
+        m = search(block, a, b)
+        if m is not None:
+            docids[r] = B.decode(m.group(1), path=path, line=int(out.lines[r]), what="docid")
     out.docids = docids
     return out
 

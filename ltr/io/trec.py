@@ -17,6 +17,8 @@ trec_eval, https://github.com/usnistgov/trec_eval (``get_qrels.c``, ``get_trec_r
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import numpy as np
@@ -61,6 +63,56 @@ def _explain(raw: bytes, path: str, fields: tuple[str, ...], number: int, *, wha
                      f"is a bug in ltr, please report it", path=path)
 
 
+def _count_fields_numpy(buf: np.ndarray, k: int) -> tuple[int, bool, bool]:
+    """(rows, every non-blank line has k fields, bytes on which pandas' tokenizer differs from ours)."""
+    lines = B.find_lines(buf)
+    t_start, _ = B.find_tokens(buf)
+    per_line = np.diff(np.r_[np.searchsorted(t_start, lines.starts), len(t_start)])
+    ok = not ((per_line != 0) & (per_line != k)).any()
+    cr = np.flatnonzero(buf == 13)
+    odd = bool(((buf == 0) | (buf == 11) | (buf == 12)).any()) or bool(
+        len(cr) and (buf[np.minimum(cr + 1, len(buf) - 1)] != 10).any() or (len(cr) and cr[-1] == len(buf) - 1))
+    return int((per_line == k).sum()), ok, odd
+
+
+try:  # optional accelerator for the field count; the numpy version above is the reference
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def _count_fields_kernel(buf, k):  # pragma: no cover - compiled; checked against numpy in tests
+        n = len(buf)
+        rows = 0
+        ok = True
+        odd = False
+        i = 0
+        while i < n:
+            count = 0
+            in_tok = False
+            while i < n and buf[i] != 10:
+                c = buf[i]
+                if c == 32 or 9 <= c <= 13:
+                    in_tok = False
+                    if c == 11 or c == 12 or (c == 13 and (i + 1 >= n or buf[i + 1] != 10)):
+                        odd = True
+                else:
+                    if c == 0:
+                        odd = True
+                    if not in_tok:
+                        count += 1
+                        in_tok = True
+                i += 1
+            if count == k:
+                rows += 1
+            elif count != 0:
+                ok = False
+            i += 1
+        return rows, ok, odd
+except ImportError:  # pragma: no cover
+    _count_fields_kernel = None
+
+_USE_FAST = True       # tests switch it off to check the reference path (bytes.split)
+
+
 def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite: str):
     """Columns ``qid``, ``docid`` (str) and the numeric field of a whitespace-separated TREC file.
 
@@ -73,33 +125,37 @@ def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite
     def explain():
         _explain(raw, path_s, fields, number, what=what, finite=finite)
 
-    # Step 1: every non-blank line has exactly k fields (tokens never span lines, so counting the
-    # token starts between consecutive line starts counts each line's fields).
+    # Step 1: every non-blank line has exactly k fields.
     buf = np.frombuffer(raw, dtype=np.uint8)
-    lines = B.find_lines(buf)
-    t_start, t_end = B.find_tokens(buf)
-    per_line = np.diff(np.r_[np.searchsorted(t_start, lines.starts), len(t_start)])
-    if ((per_line != 0) & (per_line != k)).any():
+    if _USE_FAST and _count_fields_kernel is not None:
+        n_rows, ok, odd = _count_fields_kernel(buf, k)
+    else:
+        n_rows, ok, odd = _count_fields_numpy(buf, k)
+    if not ok:
         explain()
-    row_lines = np.flatnonzero(per_line) + 1
 
-    # Step 2: cut the tokens in C; ASCII text splits the same as bytes, other text is decoded per id.
-    if raw.isascii() and not ((buf >= 28) & (buf <= 31)).any():   # str.split() also splits at \x1c-\x1f
-        toks = np.array(raw.decode("ascii").split(), dtype=object).reshape(-1, k)
-        ids = toks[:, 0], toks[:, 2]
+    # Step 2: the ids (str) and the numeric field (text). pandas' C tokenizer splits at spaces and tabs
+    # and ends lines at LF/CRLF: the same as ours unless the file has NUL, VT, FF, a lone CR or a BOM.
+    if _USE_FAST and n_rows and not odd and not raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            frame = pd.read_csv(io.BytesIO(raw), sep=r"\s+", header=None, names=list(range(k)),
+                                usecols=[0, 2, number], dtype=object, na_filter=False,
+                                quoting=csv.QUOTE_NONE, engine="c", encoding="utf-8")
+        except UnicodeDecodeError:
+            explain()
+        if len(frame) != n_rows:         # pragma: no cover - guarded by the checks above
+            explain()
+        qids, docids, col = (frame[c].to_numpy(dtype=object) for c in (0, 2, number))
     else:
         toks = np.array(raw.split(), dtype=object).reshape(-1, k)
         try:
-            ids = tuple(np.array([t.decode("utf-8") for t in toks[:, c]], dtype=object) for c in (0, 2))
+            qids, docids = (np.array([t.decode("utf-8") for t in toks[:, c]], dtype=object) for c in (0, 2))
         except UnicodeDecodeError:
             explain()
-    if len(toks) != len(row_lines):      # pragma: no cover - the two tokenisers agree by construction
-        explain()
+        col = np.array([t.decode("latin-1") for t in toks[:, number]], dtype=object)
 
     # Step 3: the numeric column, with float()'s rules on printable-ASCII tokens.
-    col = toks[:, number]
-    text = "".join(col.tolist()) if isinstance(col[0] if len(col) else "", str) else \
-        b"".join(col.tolist()).decode("latin-1")
+    text = "".join(col.tolist())
     if not (text.isascii() and text.isprintable()):
         explain()
     try:
@@ -108,7 +164,15 @@ def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite
         explain()
     if np.isnan(values).any() or (finite == "all" and not np.isfinite(values).all()):
         explain()
-    return ids[0], ids[1], values, row_lines
+    return qids, docids, values, lambda: _row_lines(buf, k)
+
+
+def _row_lines(buf: np.ndarray, k: int) -> np.ndarray:
+    """1-based line numbers of the rows (non-blank lines), for messages."""
+    lines = B.find_lines(buf)
+    t_start, _ = B.find_tokens(buf)
+    per_line = np.diff(np.r_[np.searchsorted(t_start, lines.starts), len(t_start)])
+    return np.flatnonzero(per_line) + 1
 
 
 def _check_duplicates(qids, docids, lines, path: str, what: str) -> None:
@@ -122,7 +186,7 @@ def _check_duplicates(qids, docids, lines, path: str, what: str) -> None:
     if dup.any():
         rows = np.flatnonzero(key == key[np.flatnonzero(dup)[0]])
         q, d = qids[rows[0]], docids[rows[0]]
-        where = (f"lines {', '.join(str(int(x)) for x in lines[rows][:5])}" if lines is not None else
+        where = (f"lines {', '.join(str(int(x)) for x in lines()[rows][:5])}" if lines is not None else
                  f"rows {', '.join(str(int(x)) for x in rows[:5])}")
         raise DataError(f"{path}: duplicate (qid, docid) ({q!r}, {d!r}) in the {what} ({where}); "
                         f"each document may appear once per query (trec_eval refuses duplicates)")

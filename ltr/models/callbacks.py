@@ -15,13 +15,31 @@ those the gradients are recomputed with the objective's reference implementation
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["HarnessEval", "Recorder", "pair_counts", "scores_from_prediction"]
+__all__ = ["HarnessEval", "Recorder", "kernel_threads", "pair_counts", "scores_from_prediction"]
+
+
+@contextlib.contextmanager
+def kernel_threads(n: int):
+    """Run our compiled (numba ``prange``) gradient kernels on at most ``n`` threads inside the block, so
+    that ``Ranker(n_jobs=n)`` bounds the threads of the backend *and* of a custom objective."""
+    try:
+        import numba
+    except ImportError:          # the numpy reference path is single-threaded
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def scores_from_prediction(objective, prediction: np.ndarray, n_rows: int) -> np.ndarray:
@@ -155,16 +173,24 @@ class Recorder:
 
     def record(self, iteration: int, raw_scores: np.ndarray) -> None:
         scores = np.asarray(raw_scores, dtype=np.float64)
+        if scores.ndim == 2 and self._grad_ok:
+            self._grad_ok = False
+            self.lambda_source = (f"not available: {self.objective!r} has one score per class; mean |lambda| "
+                                  f"is recorded for single-output objectives only")
         mean_abs = np.nan
-        if self._grad_ok and scores.ndim == 1:
+        if self._grad_ok:
             try:
                 grad, _ = self.objective.grad_hess(self.labels, scores, self.group_sizes)
                 mean_abs = float(np.mean(np.abs(grad))) if len(grad) else 0.0
             except NotImplementedError:
                 self._grad_ok = False
                 self.lambda_source = f"not available: {self.objective!r} has no reference gradient"
-        rank_scores = scores if scores.ndim == 1 else scores_from_prediction(self.objective, scores,
-                                                                              len(self.labels))
+        if scores.ndim == 2:        # class margins -> probabilities -> the objective's ranking score
+            prob = np.exp(scores - scores.max(axis=1, keepdims=True))
+            rank_scores = scores_from_prediction(self.objective, prob / prob.sum(axis=1, keepdims=True),
+                                                 len(self.labels))
+        else:
+            rank_scores = scores
         n_pairs, n_disc, n_eff = pair_counts(self.labels, rank_scores, self.group_sizes, self.truncation)
         self.rows.append({"iteration": iteration, "pairs": n_pairs, "pairs_discordant": n_disc,
                           "pairs_effective": n_eff, "mean_abs_lambda": mean_abs})

@@ -85,6 +85,7 @@ def save_ranker(ranker, path) -> Path:
         "n_iterations": int(ranker.n_iterations_),
         "evals_result": _json_safe(ranker.evals_result_),
         "history_file": history_file,
+        "history_attrs": dict(ranker.history_.attrs) if history_file else None,
         "model_file": backend.model_file,
         "model_sha256": hashlib.sha256(data).hexdigest(),
     }
@@ -157,4 +158,5 @@ def load_ranker(path, cls):
     if manifest.get("history_file") and (path / manifest["history_file"]).is_file():
         import pandas as pd
         ranker.history_ = pd.read_csv(path / manifest["history_file"])
+        ranker.history_.attrs.update(manifest.get("history_attrs") or {})
     return ranker

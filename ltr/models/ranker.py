@@ -16,7 +16,7 @@ from ltr.datasets.ranking import RankingDataset
 from ltr.errors import ConfigError, FeatureMismatchError, GroupError, LabelError, NotFittedError, SchemaError
 from ltr.metrics import parse_metric
 from ltr.models.backends import TrainSpec, get_backend
-from ltr.models.callbacks import scores_from_prediction
+from ltr.models.callbacks import kernel_threads, scores_from_prediction
 from ltr.objectives import get_objective
 from ltr.schema import DOCID, QID, SCORE
 
@@ -97,7 +97,7 @@ class Ranker(BaseEstimator):
         row order as LightGBM's ``std::stable_sort``), so a Ranker stops where a plain LightGBM script
         with ``metric="ndcg", eval_at=[10]`` stops. Write ``"nDCG@10"`` for trec_eval's convention.
     n_jobs : int, default=2
-        Threads of the backend (fixed, for determinism).
+        Threads of the backend and of ltr's compiled gradient kernels (fixed, for determinism).
     random_state : int, default=0
         LightGBM ``seed`` / XGBoost ``seed``. Same seed and data give bit-identical scores.
     record : bool, default=False
@@ -272,7 +272,8 @@ class Ranker(BaseEstimator):
                          n_estimators=self.n_estimators,
                          early_stopping_rounds=self.early_stopping_rounds if valid_ds is not None else None,
                          metrics=metrics, valid=valid_tuple, record=bool(self.record))
-        trained = backend.train(spec)
+        with kernel_threads(self.n_jobs):
+            trained = backend.train(spec)
         # Step 4: fitted state
         self.model_ = trained.model
         self.objective_ = objective

@@ -14,6 +14,8 @@ evaluates the logistic function pair by pair.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 try:  # optional accelerator, as bm25s and ranx do; numpy stays the reference
@@ -105,6 +107,16 @@ def lightgbm_sigmoid(delta, sigma):
     idx = np.clip(idx, 0, _SIGMOID_BINS - 1)
     idx = np.where(delta <= lo, 0, np.where(delta >= hi, _SIGMOID_BINS - 1, idx))
     return 1.0 / (1.0 + np.exp((idx / factor + lo) * sigma))
+
+
+@functools.lru_cache(maxsize=4)
+def _sigmoid_table(sigma: float) -> np.ndarray:
+    """LightGBM's 2^20-entry table for one ``sigma`` (8 MB; a few are cached)."""
+    lo = -50.0 / sigma / 2.0
+    factor = _SIGMOID_BINS / (-lo - lo)
+    table = 1.0 / (1.0 + np.exp((np.arange(_SIGMOID_BINS) / factor + lo) * sigma))
+    table.flags.writeable = False
+    return table
 
 
 def lambdarank_numpy(labels, scores, offsets, label_gain, truncation_level=30, norm=True, sigma=1.0):
@@ -247,19 +259,18 @@ if HAVE_NUMBA:
                 hess[lo + order[k]] = h[k] * scale_h
 
     @njit(cache=True)
-    def _lgb_sigmoid_scalar(delta, sigma, lo, factor):  # pragma: no cover - jit
+    def _lgb_sigmoid_scalar(delta, lo, factor, table):  # pragma: no cover - jit
         if delta <= lo:
-            idx = 0.0
-        elif delta >= -lo:
-            idx = float(_SIGMOID_BINS - 1)
-        else:
-            idx = np.floor((delta - lo) * factor)
-            if idx > _SIGMOID_BINS - 1:
-                idx = float(_SIGMOID_BINS - 1)
-        return 1.0 / (1.0 + np.exp((idx / factor + lo) * sigma))
+            return table[0]
+        if delta >= -lo:
+            return table[_SIGMOID_BINS - 1]
+        idx = int((delta - lo) * factor)
+        if idx > _SIGMOID_BINS - 1:
+            idx = _SIGMOID_BINS - 1
+        return table[idx]
 
     @njit(parallel=True, cache=True)
-    def _lambdarank_numba(labels, scores, offsets, gain, truncation_level, norm, sigma,
+    def _lambdarank_numba(labels, scores, offsets, gain, truncation_level, norm, sigma, table,
                           grad, hess):  # pragma: no cover - jit
         n_queries = len(offsets) - 1
         lo_in = -50.0 / sigma / 2.0
@@ -283,32 +294,47 @@ if HAVE_NUMBA:
                 max_dcg += gain[int(ideal[k])] / np.log2(2.0 + k)
             inv = 1.0 / max_dcg if max_dcg > 0 else 0.0
             disc = np.empty(n)
+            gs = np.empty(n)
             for k in range(n):
                 disc[k] = 1.0 / np.log2(2.0 + k)
+                gs[k] = gain[int(y[k])]
             g = np.zeros(n)
             h = np.zeros(n)
             spread = s[0] != s[n - 1]
             total = 0.0
+            sigma2 = sigma * sigma
             for i in range(min(n - 1, truncation_level)):
+                yi = y[i]
+                gi = gs[i]
+                di = disc[i]
+                si = s[i]
+                gsum = 0.0
+                hsum = 0.0
                 for j in range(i + 1, n):
-                    if y[i] == y[j]:
+                    if y[j] == yi:
                         continue
-                    if y[i] > y[j]:
-                        high, low = i, j
+                    # rank i is above rank j, so |D_i - D_j| = D_i - D_j; sign: +1 if i holds the higher label
+                    if yi > y[j]:
+                        sign = 1.0
+                        ds = si - s[j]
+                        delta = (gi - gs[j]) * (di - disc[j]) * inv
                     else:
-                        high, low = j, i
-                    ds = s[high] - s[low]
-                    delta = (gain[int(y[high])] - gain[int(y[low])]) * abs(disc[high] - disc[low]) * inv
+                        sign = -1.0
+                        ds = s[j] - si
+                        delta = (gs[j] - gi) * (di - disc[j]) * inv
                     if norm and spread:
                         delta /= _LGB_SCORE_EPS + abs(ds)
-                    rho = _lgb_sigmoid_scalar(ds, sigma, lo_in, factor)
-                    p_hess = rho * (1.0 - rho) * sigma * sigma * delta
+                    rho = _lgb_sigmoid_scalar(ds, lo_in, factor, table)
+                    p_hess = rho * (1.0 - rho) * sigma2 * delta
                     p_lambda = -sigma * delta * rho
-                    g[low] -= p_lambda
-                    h[low] += p_hess
-                    g[high] += p_lambda
-                    h[high] += p_hess
+                    # the higher-labelled document gets +p_lambda, the other -p_lambda
+                    gsum += sign * p_lambda
+                    g[j] -= sign * p_lambda
+                    hsum += p_hess
+                    h[j] += p_hess
                     total -= 2.0 * p_lambda
+                g[i] += gsum
+                h[i] += hsum
             scale = 1.0
             if norm and total > 0:
                 scale = np.log2(1.0 + total) / total
@@ -341,5 +367,5 @@ def lambdarank_grad_hess(labels, scores, offsets, label_gain, truncation_level=3
     grad = np.zeros(len(labels))
     hess = np.zeros(len(labels))
     _lambdarank_numba(labels, scores, np.ascontiguousarray(offsets, dtype=np.int64), gain,
-                      int(truncation_level), bool(norm), float(sigma), grad, hess)
+                      int(truncation_level), bool(norm), float(sigma), _sigmoid_table(float(sigma)), grad, hess)
     return grad, hess

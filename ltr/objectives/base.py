@@ -124,6 +124,12 @@ def positive_int(value, key, owner):
     return int(value)
 
 
+def integer(value, key, owner):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise _bad(owner, key, "an int", value)
+    return int(value)
+
+
 def optional_positive_int(value, key, owner):
     return None if value is None else positive_int(value, key, owner)
 

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from ltr.objectives.base import Objective, check_grades, quantize, quantize_edges, register
+from ltr.objectives.base import Objective, check_grades, integer, quantize, quantize_edges, register
 
 __all__ = ["RankXENDCG"]
-
-
-def _seed(value, key, owner):
-    from ltr.objectives.base import _bad
-    import numpy as np
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise _bad(owner, key, "an int", value)
-    return int(value)
 
 
 @register
@@ -48,7 +40,7 @@ class RankXENDCG(Objective):
     backends = ("lightgbm",)
     label_kinds = frozenset({"binary", "graded"})
     native = {"lightgbm": "rank_xendcg"}
-    _spec = {"objective_seed": (5, _seed), "quantize": (None, quantize_edges)}
+    _spec = {"objective_seed": (5, integer), "quantize": (None, quantize_edges)}
 
     def transform_labels(self, labels, *, backend: str):
         return quantize(labels, self.params["quantize"])

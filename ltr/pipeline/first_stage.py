@@ -124,8 +124,13 @@ class BM25Retriever(FirstStage):
     delta : float, default=0.5
     lowercase, stopwords, stemmer, pattern
         :class:`ltr.text.Tokenizer` settings (default: bm25s' English setup, the lexical features' default).
+    backend : {"auto", "numba", "numpy"}, default="auto"
+        ``"numpy"``: ``BM25Index.topk`` (batches of ``batch_size`` queries, one sparse product each; the
+        reference). ``"numba"``: a compiled loop over the postings of each query's terms
+        (:mod:`ltr.pipeline._topk`) that only looks at matching documents; same scores (the same float
+        sums) and same order. ``"auto"``: numba when it is installed.
     batch_size : int, default=256
-        Queries scored per sparse product (memory ``batch_size x n_docs`` float64).
+        Queries scored per sparse product by the numpy backend (memory ``batch_size x n_docs`` float64).
 
     Attributes
     ----------
@@ -153,26 +158,63 @@ class BM25Retriever(FirstStage):
 
     def __init__(self, *, field: str = ALL_FIELDS, k: int = 1000, k1: float = 0.9, b: float = 0.4,
                  variant: str = "lucene", delta: float = 0.5, lowercase: bool = True, stopwords="english",
-                 stemmer: str | None = "english", pattern: str = DEFAULT_PATTERN, batch_size: int = 256):
+                 stemmer: str | None = "english", pattern: str = DEFAULT_PATTERN, backend: str = "auto",
+                 batch_size: int = 256):
         self.field, self.k, self.k1, self.b, self.variant, self.delta = field, k, k1, b, variant, delta
         self.lowercase, self.stopwords, self.stemmer, self.pattern = lowercase, stopwords, stemmer, pattern
-        self.batch_size = batch_size
+        self.backend, self.batch_size = backend, batch_size
 
     def tokenizer(self) -> Tokenizer:
         return Tokenizer(lowercase=self.lowercase, stopwords=self.stopwords, stemmer=self.stemmer,
                          pattern=self.pattern)
 
+    def _backend(self) -> str:
+        from ltr.pipeline._topk import HAVE_NUMBA
+
+        name = select({"auto": "auto", "numba": "numba", "numpy": "numpy"}, self.backend,
+                      what="first-stage backend")
+        if name == "auto":
+            return "numba" if HAVE_NUMBA else "numpy"
+        if name == "numba" and not HAVE_NUMBA:
+            raise ConfigError("BM25Retriever(backend='numba') needs numba: pip install numba, or use "
+                              "backend='numpy'")
+        return name
+
     def _fit(self, collection: Collection) -> None:
         select(BM25_VARIANTS, self.variant, what="BM25 variant")
+        self.backend_ = self._backend()
         index = field_index(collection, self.field, self.tokenizer(), owner="BM25Retriever")
         self.index_ = BM25Index(k1=self.k1, b=self.b, variant=self.variant, delta=self.delta,
                                 tokenizer=index.tokenizer).fit_index(index)
+        if self.backend_ == "numba":
+            w = self.index_.weights_t_  # terms x documents
+            self._postings = (w.indptr.astype(np.int64), w.indices.astype(np.int64),
+                              np.asarray(w.data, dtype=np.float64))
 
     def _retrieve(self, queries: pd.DataFrame, k: int) -> pd.DataFrame:
-        from tqdm.auto import tqdm
-
         texts = queries[QUERY].tolist()
         qids = queries[QID].to_numpy()
+        if self.backend_ == "numba":
+            return self._retrieve_numba(texts, qids, k)
+        return self._retrieve_numpy(texts, qids, k)
+
+    def _retrieve_numba(self, texts, qids, k: int) -> pd.DataFrame:
+        from ltr.pipeline._topk import topk_postings
+
+        qt = self.index_.index_.query_terms(texts)
+        const = qt.constant(self.index_.absent_)
+        # each query's terms in ascending term id: the order in which scipy's sparse product (the numpy
+        # backend) sums them, so that both backends add the same floats in the same order
+        query_of = np.repeat(np.arange(len(qt.ptr) - 1), np.diff(qt.ptr))
+        order = np.lexsort((qt.term_ids, query_of))
+        rows, scores, n_kept = topk_postings(qt.ptr, qt.term_ids[order], qt.counts[order], const, *self._postings,
+                                             self.index_.index_.n_docs, k)
+        keep = np.arange(rows.shape[1])[None, :] < n_kept[:, None]
+        return _run_frame(np.repeat(qids, n_kept), self.index_.docids[rows[keep]], scores[keep], n_kept)
+
+    def _retrieve_numpy(self, texts, qids, k: int) -> pd.DataFrame:
+        from tqdm.auto import tqdm
+
         # the score of a document holding none of the query's terms (0 except for bm25l / bm25+)
         floor = self.index_.index_.query_terms(texts).constant(self.index_.absent_)
         docids = self.index_.docids
@@ -191,11 +233,17 @@ class BM25Retriever(FirstStage):
                 RANK: np.concatenate([np.arange(1, n + 1) for n in n_keep]) if len(n_keep) else [],
             }))
         run = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[QID, DOCID, SCORE, RANK])
-        run[QID] = run[QID].astype(object)
-        run[DOCID] = run[DOCID].astype(object)
-        run[SCORE] = run[SCORE].astype(np.float64)
-        run[RANK] = run[RANK].astype(np.int64)
-        return run
+        return _run_frame(run[QID].to_numpy(), run[DOCID].to_numpy(), run[SCORE].to_numpy(), None,
+                          ranks=run[RANK].to_numpy())
+
+
+def _run_frame(qids, docids, scores, n_kept, *, ranks=None) -> pd.DataFrame:
+    if ranks is None:
+        ranks = np.arange(len(qids)) - np.repeat(np.cumsum(n_kept) - n_kept, n_kept) + 1
+    return pd.DataFrame({QID: pd.Series(np.asarray(qids, dtype=object), dtype=object),
+                         DOCID: pd.Series(np.asarray(docids, dtype=object), dtype=object),
+                         SCORE: np.asarray(scores, dtype=np.float64),
+                         RANK: np.asarray(ranks, dtype=np.int64)})
 
 
 def recall_at_k(run: pd.DataFrame, qrels: pd.DataFrame, ks=DEFAULT_RECALL_KS, *,

@@ -39,12 +39,13 @@ DPI = 110
 _UP, _DOWN = "#2a9d55", "#c8453c"
 
 
-def _figure(n_panels: int, *, cols: int = 1, height: float = PANEL_HEIGHT) -> tuple[Figure, list]:
+def _figure(n_panels: int, *, cols: int = 1, height: float = PANEL_HEIGHT,
+            share: bool = False, layout: str | None = "constrained") -> tuple[Figure, list]:
     cols = max(1, min(cols, n_panels))
     rows = int(np.ceil(n_panels / cols))
-    fig = Figure(figsize=(WIDTH, height * rows), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(WIDTH, height * rows), dpi=DPI, layout=layout)
     FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=share, sharey=share).ravel().tolist()
     for ax in axes[n_panels:]:
         ax.set_visible(False)
     return fig, axes[:n_panels]
@@ -154,7 +155,13 @@ def plot_per_query_delta(per_query: pd.DataFrame, *, baseline: str, metric: str,
     others = [s for s in _systems(frame, systems) if s != baseline]
     if not others:
         raise DataError("plot_per_query_delta needs at least one system besides the baseline")
-    fig, axes = _figure(len(others), height=2.6)
+    # one shared scale, so that panels compare at a glance; shorter panels when there are many systems
+    # fixed margins rather than constrained layout: the layout solver costs more than drawing here
+    panel = 2.6 if len(others) <= 4 else 1.9
+    fig, axes = _figure(len(others), height=panel, share=True, layout=None)
+    total = panel * len(others)
+    fig.subplots_adjust(left=0.09, right=0.98, top=1 - 0.32 / total, bottom=0.5 / total,
+                        hspace=0.45 / (panel - 0.45))
     for ax, system in zip(axes, others):
         pair = wide[[system, baseline]].dropna()
         delta = np.sort((pair[system] - pair[baseline]).to_numpy())[::-1]
@@ -170,9 +177,9 @@ def plot_per_query_delta(per_query: pd.DataFrame, *, baseline: str, metric: str,
         ax.set_title(f"{system} − {baseline}: mean Δ{metric} = {mean:+.4f}  "
                      f"(wins {w}, ties {delta.size - w - l}, losses {l})", fontsize="medium")
         ax.set_xlim(-0.5, max(delta.size, 1) - 0.5)
-        ax.set_xlabel("queries, sorted by difference")
         ax.set_ylabel(f"Δ {metric}")
         ax.grid(axis="y", alpha=0.3)
+    axes[-1].set_xlabel("queries, sorted by difference")
     return _finish(fig, path)
 
 

@@ -103,8 +103,8 @@ def test_load_collection_generator_with_parameters():
     """Oracle: ltr.datasets.synthetic.make_synthetic_web called directly with the same parameters."""
     from ltr.datasets.synthetic import make_synthetic_web
 
-    web = load_collection("synthetic-web(n_docs=300, n_queries=5, seed=3)")
-    direct = make_synthetic_web(n_docs=300, n_queries=5, seed=3)
+    web = load_collection("synthetic-web(n_docs=400, n_queries=5, n_topics=4, seed=3)")
+    direct = make_synthetic_web(n_docs=400, n_queries=5, n_topics=4, seed=3)
     assert web.documents.equals(direct.documents) and web.queries.equals(direct.queries)
     with pytest.raises(ConfigError, match="collection 'cacm' takes no parameters"):
         load_collection("cacm(seed=1)")

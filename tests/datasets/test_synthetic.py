@@ -159,3 +159,14 @@ def test_bad_parameters(kwargs, match):
     """Messages: each bad parameter names itself and the value."""
     with pytest.raises(ConfigError, match=match):
         make_synthetic_web(**kwargs)
+
+
+def test_name_round_trips_through_the_registry():
+    """Invariant: the collection's name is its printed spec; load_collection(name) rebuilds the same frames."""
+    from ltr.datasets import load_collection
+
+    c = make_synthetic_web(n_docs=1200, n_queries=10, seed=5, noise=0.2)
+    assert c.name == "synthetic-web(n_docs=1200, n_queries=10, seed=5, noise=0.2)"
+    again = load_collection(c.name)
+    pd.testing.assert_frame_equal(again.documents, c.documents)
+    pd.testing.assert_frame_equal(again.qrels, c.qrels)

@@ -285,3 +285,13 @@ def test_numba_kernel_equals_numpy_reference(zipf):
         rows, codes, qt = ex._prepare(pairs)
         np.testing.assert_array_equal(_pair_sums(ex.weights_, rows, qt, codes),
                                       _pair_sums_numpy(ex.weights_, rows, qt, codes))
+
+
+def test_unfitted_index_and_extractor_raise(tiny_pairs):
+    """Oracle: the NotFittedError messages."""
+    from ltr.errors import NotFittedError
+
+    with pytest.raises(NotFittedError, match="BM25Index is not fitted yet"):
+        BM25Index().topk(["x"], k=3)
+    with pytest.raises(NotFittedError, match="BM25 is not fitted yet"):
+        BM25().transform(tiny_pairs)

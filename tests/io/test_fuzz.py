@@ -85,6 +85,46 @@ def test_read_letor_never_crashes(data, small_blocks, query):
         assert sparse is not None and np.array_equal(sparse.dense_X(), ds.X)
 
 
+def _outcome(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs), None
+    except LTRError as err:
+        return None, str(err)
+
+
+@SETTINGS
+@given(data=st.one_of(st.binary(max_size=300), LETOR_TEXT.map(_encode)))
+def test_letor_numba_and_numpy_paths_agree(data):
+    """Oracle: the numpy reference path gives the same dataset or the same message."""
+    path = _tmp_file(data, "d.txt")
+    path.with_name("d.txt.query").write_bytes(b"1\n" * data.count(b"\n") + b"1\n")
+    with pytest.MonkeyPatch.context() as mp:
+        fast, fast_err = _outcome(read_letor, path, allow_nonfinite=True)
+        mp.setattr(letor, "_USE_NUMBA", False)
+        ref, ref_err = _outcome(read_letor, path, allow_nonfinite=True)
+    assert fast_err == ref_err
+    if ref is not None:
+        assert np.array_equal(fast.X.view(np.uint32), ref.X.view(np.uint32))
+        assert fast.labels.tolist() == ref.labels.tolist() and fast.qids.tolist() == ref.qids.tolist()
+        assert fast.docids.tolist() == ref.docids.tolist()
+
+
+@SETTINGS
+@given(data=st.one_of(st.binary(max_size=300), TREC_TEXT.map(_encode)))
+def test_trec_fast_and_reference_paths_agree(data):
+    """Oracle: the reference path (bytes.split, numpy field count) gives the same frame or message."""
+    from ltr.io import trec
+    path = _tmp_file(data, "f")
+    for reader in (read_qrels, read_run):
+        with pytest.MonkeyPatch.context() as mp:
+            fast, fast_err = _outcome(reader, path)
+            mp.setattr(trec, "_USE_FAST", False)
+            ref, ref_err = _outcome(reader, path)
+        assert fast_err == ref_err
+        if ref is not None:
+            assert fast.equals(ref) and fast.dtypes.tolist() == ref.dtypes.tolist()
+
+
 @SETTINGS
 @given(data=st.one_of(st.binary(max_size=100), st.text(alphabet="0123 \n\tx-", max_size=30).map(_encode)))
 def test_read_query_file_never_crashes(data):

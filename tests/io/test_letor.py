@@ -15,6 +15,7 @@ from sklearn.datasets import load_svmlight_file
 
 from ltr.datasets.ranking import RankingDataset
 from ltr.errors import DataError, GroupError, ParseError, SchemaError
+from ltr.io import _bytes as B
 from ltr.io import letor
 from ltr.io.letor import read_letor, read_letor_folds, read_query_file, write_letor
 from tests.conftest import shared_path
@@ -212,9 +213,11 @@ BAD_LINES = [
 ]
 
 
+@pytest.mark.parametrize("use_numba", [True, False], ids=["numba", "numpy"])
 @pytest.mark.parametrize("line,message", BAD_LINES, ids=[b[0] for b in BAD_LINES])
-def test_bad_line_names_file_and_line(tmp_path, line, message):
+def test_bad_line_names_file_and_line(tmp_path, monkeypatch, line, message, use_numba):
     """Oracle: the rule broken by the third line (two good lines and a comment line before it)."""
+    monkeypatch.setattr(letor, "_USE_NUMBA", use_numba)
     p = _write(tmp_path, f"0 qid:1 1:0.5\n# a comment\n{line}\n1 qid:1 1:1\n", "train.txt")
     with pytest.raises(ParseError, match=_where(p, 3) + message):
         read_letor(p)
@@ -326,6 +329,25 @@ def test_writer_refuses_ids_it_cannot_write(tmp_path):
     ds = RankingDataset(np.ones((1, 1), np.float32), [np.nan], ["a"], ["d"])
     with pytest.raises(DataError, match=r"non-finite label"):
         write_letor(ds, tmp_path / "d.txt")
+
+
+# -- the numba scan and the numpy reference agree ------------------------------------------------------
+@pytest.mark.parametrize("parts", [("letor4-mq2008", "MQ2008", "Fold1", "vali.txt"),
+                                   ("lightgbm-lambdarank-example", "rank.test")], ids=["mq2008", "lightgbm"])
+def test_numba_scan_equals_numpy_reference(parts):
+    """Oracle: the numpy reference scan (ltr/io/_letor_scan.scan_numpy) on the same bytes."""
+    from ltr.io import _letor_scan as S
+    if S.scan_numba is None:
+        pytest.skip("numba is not installed")
+    buf = np.frombuffer(shared_path(*parts).read_bytes(), dtype=np.uint8)
+    a, b = S.scan_numba(buf), S.scan_numpy(buf)
+    for field in S.Scan._fields:
+        if field in ("values", "parsed"):
+            continue
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    assert a.parsed.mean() > 0.99
+    ref = B.parse_floats(buf, b.val_s, b.val_e)
+    assert np.array_equal(a.values[a.parsed], ref[a.parsed])
 
 
 # -- the shared data sets --------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ def test_round_trip_gives_identical_scores_and_state(saved, data):
     assert loaded.objective_ == ranker.objective_
     assert (loaded.best_iteration_, loaded.feature_names_) == (ranker.best_iteration_, ranker.feature_names_)
     assert loaded.evals_result_ == ranker.evals_result_
+    assert loaded.history_.attrs == ranker.history_.attrs
     assert loaded.history_["mean_abs_lambda"].tolist() == pytest.approx(
         ranker.history_["mean_abs_lambda"].tolist(), nan_ok=True)
 

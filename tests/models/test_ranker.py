@@ -191,6 +191,13 @@ def test_nan_labels_are_refused(data):
         Ranker(n_estimators=2, n_jobs=1).fit(train, bad)
 
 
+def test_labels_of_the_wrong_kind_are_refused_by_the_objective():
+    """Real-valued labels for LightGBM's lambdarank: the objective's LabelError, never a silent cast."""
+    train = make_dataset(10, labels="real", seed=3)
+    with pytest.raises(LabelError, match="lambdarank"):
+        Ranker("lambdarank", n_estimators=2, n_jobs=1).fit(train)
+
+
 def test_single_document_query_refused_for_pairwise_but_fine_for_pointwise(data):
     train = data[0]
     keep = np.r_[0, np.arange(train.group_sizes[0], len(train))]     # query tr0 reduced to one row

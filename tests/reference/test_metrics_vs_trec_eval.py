@@ -63,9 +63,10 @@ def random_case(seed: int):
         if in_qrels:
             judged = rng.choice(docs, size=int(rng.integers(1, len(docs) + 1)), replace=False)
             top = int(rng.choice([0, 1, 2, 3]))          # top == 0: a query without relevant documents
-            for d in judged:
+            for i, d in enumerate(judged):
                 label = int(rng.integers(-1, top + 1)) if rng.random() > 0.2 else 0
-                qrel_rows.append((qid, d, label))
+                # trec_eval's ndcg loops forever on a query whose labels are all negative: keep one >= 0
+                qrel_rows.append((qid, d, max(label, 0) if i == 0 else label))
     qrels = pd.DataFrame(qrel_rows, columns=["qid", "docid", "label"])
     run = pd.DataFrame(run_rows, columns=["qid", "docid", "score"])
     return qrels, run
