@@ -1,7 +1,7 @@
 """Reading speed of ltr.io against the reference parsers, side by side in one run.
 
-LETOR: ``read_letor`` on MQ2008 Fold1 train.txt (9,630 rows x 46 features, with ``#docid`` comments)
-against scikit-learn's ``load_svmlight_file`` (Cython parser; gives neither string qids nor docids) and a
+LETOR: ``read_letor`` on MQ2008 Fold1 train.txt (9,630 rows x 46 features, with ``#docid`` comments) and
+on the MSLR-WEB 5k sample (5,000 rows x 136 features) against scikit-learn's ``load_svmlight_file`` (Cython parser; gives neither string qids nor docids) and a
 naive pure-Python loop parser (one ``split``/``float`` per token). TREC: ``read_run`` on a synthetic run of
 ``--run-queries`` x 1,000 lines against pytrec_eval's ``parse_run`` (a Python loop) and pandas'
 ``read_csv`` (C tokenizer, no validation).
@@ -81,20 +81,22 @@ def main(argv=None):
 
     # LETOR
     from sklearn.datasets import load_svmlight_file
-    path = Path(args.data) / "letor4-mq2008" / "MQ2008" / "Fold1" / "train.txt"
-    ds = read_letor(path)
-    X, y, q = load_svmlight_file(str(path), query_id=True, zero_based=False, dtype=np.float32)
-    assert np.array_equal(ds.X, X.toarray()) and np.array_equal(ds.labels, y)   # same values
-    rows = [
-        ("ltr.io.read_letor (dense, qids + docids)", best_of(lambda: read_letor(path), args.repeats)),
-        ("ltr.io.read_letor (sparse=True)", best_of(lambda: read_letor(path, sparse=True), args.repeats)),
-        ("sklearn load_svmlight_file (CSR, int qids, no docids)",
-         best_of(lambda: load_svmlight_file(str(path), query_id=True, zero_based=False, dtype=np.float32),
-                 args.repeats)),
-        ("naive Python loop parser", best_of(lambda: naive_letor(path), max(1, args.repeats // 2))),
-    ]
-    table(f"read {path.name} of MQ2008 Fold1 ({len(ds):,} rows x {ds.n_features} features, "
-          f"{ds.X.size:,} values)", rows)
+    files = [("MQ2008 Fold1", Path(args.data) / "letor4-mq2008" / "MQ2008" / "Fold1" / "train.txt"),
+             ("MSLR-WEB 5k sample", Path(args.data) / "mslr-web-sample-rankeval" / "msn1.fold1.train.5k.txt")]
+    for title, path in files:
+        ds = read_letor(path)                  # also compiles/loads the numba scan: not timed
+        X, y, _ = load_svmlight_file(str(path), query_id=True, zero_based=False, dtype=np.float32)
+        assert np.array_equal(ds.X, X.toarray()) and np.array_equal(ds.labels, y)   # same values
+        rows = [
+            ("ltr.io.read_letor (dense, str qids + docids)", best_of(lambda: read_letor(path), args.repeats)),
+            ("ltr.io.read_letor (sparse=True)", best_of(lambda: read_letor(path, sparse=True), args.repeats)),
+            ("sklearn load_svmlight_file (CSR, int qids, no docids)",
+             best_of(lambda: load_svmlight_file(str(path), query_id=True, zero_based=False, dtype=np.float32),
+                     args.repeats)),
+            ("naive Python loop parser", best_of(lambda: naive_letor(path), max(1, args.repeats // 2))),
+        ]
+        table(f"read {path.name} of {title} ({len(ds):,} rows x {ds.n_features} features, "
+              f"{ds.X.size:,} values)", rows)
 
     # TREC run
     import pytrec_eval

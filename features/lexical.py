@@ -50,7 +50,7 @@ from features.base import FeatureExtractor, register
 from ltr.datasets.collection import Collection
 from ltr.errors import ConfigError, DataError, NotFittedError
 from ltr.naming import select
-from ltr.schema import DOCID, QID, QUERY
+from ltr.schema import DOCID, QID, QUERY, as_id_array
 from ltr.text import DEFAULT_PATTERN, Tokenizer
 
 ALL_FIELDS = "all"
@@ -220,7 +220,7 @@ class FieldIndex:
         """Row of each document id (a Series or array); DataError naming the unknown ones."""
         # hash the pairs' ids once (pandas/Arrow factorize), then look up only the distinct ones
         codes, uniques = pd.factorize(pd.Series(docids, copy=False) if not isinstance(docids, pd.Series) else docids)
-        uniques = np.asarray([u if type(u) is str else str(u) for u in uniques], dtype=object)
+        uniques = as_id_array(pd.Index(uniques).to_numpy(dtype=object))  # no per-element Arrow iteration
         found = self.docids.get_indexer(uniques)
         if (found < 0).any() or (codes < 0).any():
             unknown = [u for u, f in zip(uniques, found) if f < 0] + (["<missing>"] if (codes < 0).any() else [])
@@ -268,6 +268,11 @@ def _pair_sums_numpy(weights: sp.csr_array, rows: np.ndarray, qterms: "QueryTerm
 
 _KERNEL: list = []
 
+#: a query's pairs are scored by scattering its terms' posting lists into a dense per-document buffer when
+#: that reads fewer entries than binary-searching each pair's document row: 2 * sum(df) < _DENSE_FACTOR *
+#: pairs * terms (the scatter reads postings sequentially; the searches jump between rows)
+_DENSE_FACTOR = 8
+
 
 def _numba_kernel():
     """The compiled pair-sum kernel, or None without numba (then the numpy path runs)."""
@@ -278,39 +283,82 @@ def _numba_kernel():
             _KERNEL.append(None)
         else:
             @njit(cache=True, nogil=True)
-            def kernel(indptr, indices, data, rows, qcodes, qptr, qterms, qcounts, out):
-                for i in range(rows.shape[0]):
-                    lo0, hi0 = indptr[rows[i]], indptr[rows[i] + 1]
-                    q = qcodes[i]
-                    s = 0.0
-                    for j in range(qptr[q], qptr[q + 1]):
-                        t = qterms[j]
-                        lo, hi = lo0, hi0
-                        while lo < hi:  # binary search of t in the document's sorted term ids
-                            mid = (lo + hi) >> 1
-                            if indices[mid] < t:
-                                lo = mid + 1
-                            else:
-                                hi = mid
-                        # an absent term adds 0.0, as in the numpy path, so both sum in the same order
-                        s += data[lo] * qcounts[j] if lo < hi0 and indices[lo] == t else 0.0
-                    out[i] = s
+            def kernel(indptr, indices, data, tptr, tdocs, tdata, rows, order, qstart, qptr, qterms, qcounts,
+                       n_docs, dense_factor, out):
+                dense = np.zeros(n_docs)
+                for q in range(qstart.shape[0] - 1):
+                    a, b = qstart[q], qstart[q + 1]
+                    t0, t1 = qptr[q], qptr[q + 1]
+                    if a == b:
+                        continue
+                    if t0 == t1:
+                        for k in range(a, b):
+                            out[order[k]] = 0.0
+                        continue
+                    sum_df = 0
+                    for j in range(t0, t1):
+                        sum_df += tptr[qterms[j] + 1] - tptr[qterms[j]]
+                    if 2 * sum_df < dense_factor * (b - a) * (t1 - t0):
+                        # scatter the postings (terms in query order: the same additions as below)
+                        for j in range(t0, t1):
+                            t = qterms[j]
+                            for p in range(tptr[t], tptr[t + 1]):
+                                dense[tdocs[p]] += tdata[p] * qcounts[j]
+                        for k in range(a, b):
+                            out[order[k]] = dense[rows[order[k]]]
+                        for j in range(t0, t1):
+                            t = qterms[j]
+                            for p in range(tptr[t], tptr[t + 1]):
+                                dense[tdocs[p]] = 0.0
+                    else:
+                        for k in range(a, b):
+                            i = order[k]
+                            lo0, hi0 = indptr[rows[i]], indptr[rows[i] + 1]
+                            s = 0.0
+                            for j in range(t0, t1):
+                                t = qterms[j]
+                                lo, hi = lo0, hi0
+                                while lo < hi:  # binary search of t in the document's sorted term ids
+                                    mid = (lo + hi) >> 1
+                                    if indices[mid] < t:
+                                        lo = mid + 1
+                                    else:
+                                        hi = mid
+                                if lo < hi0 and indices[lo] == t:
+                                    s += data[lo] * qcounts[j]
+                            out[i] = s
             _KERNEL.append(kernel)
     return _KERNEL[0]
 
 
-def _pair_sums(weights: sp.csr_array, rows: np.ndarray, qterms: "QueryTerms", qcodes: np.ndarray) -> np.ndarray:
+def term_major(weights: sp.csr_array) -> sp.csr_array:
+    """The (term, document) transpose with sorted document ids: each term's posting list."""
+    t = sp.csr_array(weights.T)
+    t.sort_indices()
+    return t
+
+
+def _pair_sums(weights: sp.csr_array, rows: np.ndarray, qterms: "QueryTerms", qcodes: np.ndarray,
+               weights_t: sp.csr_array | None = None) -> np.ndarray:
     """sum_t count(t, q) * weights[row, t] for every pair (row, q), float64.
 
-    Uses a numba kernel (binary search of each query term in the document's row) when numba is available;
-    it adds the same terms in the same order as :func:`_pair_sums_numpy`, so both give the same bits.
+    With numba (and the term-major copy ``weights_t``), a compiled kernel scores each query's pairs either
+    by scattering its terms' posting lists into a dense buffer or by binary search in each pair's document
+    row, whichever reads less. Both add a pair's terms in query order starting from 0.0, as
+    :func:`_pair_sums_numpy` does (an absent term adds exactly 0.0 there), so all paths give the same bits.
     """
     kernel = _numba_kernel()
-    if kernel is None or len(rows) == 0:
+    if kernel is None or weights_t is None or len(rows) == 0:
         return _pair_sums_numpy(weights, rows, qterms, qcodes)
+    n_queries = len(qterms.ptr) - 1
+    qcodes = np.ascontiguousarray(qcodes, dtype=np.int64)
+    order = np.argsort(qcodes, kind="stable")
+    qstart = np.zeros(n_queries + 1, dtype=np.int64)
+    np.cumsum(np.bincount(qcodes, minlength=n_queries), out=qstart[1:])
     out = np.empty(len(rows), dtype=np.float64)
-    kernel(weights.indptr, weights.indices, weights.data, np.ascontiguousarray(rows, dtype=np.int64),
-           np.ascontiguousarray(qcodes, dtype=np.int64), qterms.ptr, qterms.term_ids, qterms.counts, out)
+    kernel(weights.indptr, weights.indices, weights.data, weights_t.indptr, weights_t.indices, weights_t.data,
+           np.ascontiguousarray(rows, dtype=np.int64), order, qstart, qterms.ptr, qterms.term_ids, qterms.counts,
+           weights.shape[0], _DENSE_FACTOR, out)
     return out
 
 
@@ -539,6 +587,8 @@ class _Lexical(FeatureExtractor):
         self._validate()
         self.index_ = field_index(collection, self.field, self.tokenizer(), owner=type(self).__name__)
         self._fit_index(self.index_)
+        if hasattr(self, "weights_"):
+            self.weights_t_ = term_major(self.weights_)  # posting lists, for the dense scoring path
         return self
 
     def _validate(self) -> None:
@@ -554,7 +604,7 @@ class _Lexical(FeatureExtractor):
         owner = f"{type(self).__name__}.transform"
         rows = self.index_.rows_of(pairs[DOCID], owner=owner)
         codes, uniques = pd.factorize(pairs[QUERY], use_na_sentinel=True)
-        uniques = list(uniques)
+        uniques = pd.Index(uniques).to_numpy(dtype=object).tolist()
         if (codes < 0).any():  # missing query text: one extra "query" with no tokens
             codes = np.where(codes < 0, len(uniques), codes)
             uniques.append(None)
@@ -625,7 +675,7 @@ class BM25(_Lexical):
 
     def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
         rows, codes, qt = self._prepare(pairs)
-        score = _pair_sums(self.weights_, rows, qt, codes) + qt.constant(self.absent_)[codes]
+        score = _pair_sums(self.weights_, rows, qt, codes, self.weights_t_) + qt.constant(self.absent_)[codes]
         score[qt.n_tokens[codes] == 0] = np.nan
         return self._frame({self.feature_names_out()[0]: score}, pairs)
 
@@ -684,7 +734,7 @@ class TfIdfCosine(_Lexical):
         scaled = QueryTerms(qt.ptr, qt.term_ids, qt.counts * self.idf_[qt.term_ids] /
                             np.repeat(np.where(qnorm > 0, qnorm, 1.0), np.diff(qt.ptr)), qt.n_tokens,
                             qt.n_distinct)
-        score = _pair_sums(self.weights_, rows, scaled, codes)
+        score = _pair_sums(self.weights_, rows, scaled, codes, self.weights_t_)
         score[qt.n_tokens[codes] == 0] = np.nan
         return self._frame({self.feature_names_out()[0]: score}, pairs)
 
@@ -774,7 +824,7 @@ class QueryLikelihood(_Lexical):
         rows, codes, qt = self._prepare(pairs)
         n_terms = np.bincount(np.repeat(np.arange(len(qt.ptr) - 1), np.diff(qt.ptr)), weights=qt.counts,
                               minlength=len(qt.ptr) - 1)  # in-vocabulary query tokens
-        score = (_pair_sums(self.weights_, rows, qt, codes) + qt.constant(self.term_base_)[codes]
+        score = (_pair_sums(self.weights_, rows, qt, codes, self.weights_t_) + qt.constant(self.term_base_)[codes]
                  + n_terms[codes] * self.doc_base_[rows])
         score[n_terms[codes] == 0] = np.nan
         return self._frame({self.feature_names_out()[0]: score}, pairs)
@@ -816,7 +866,7 @@ class TermMatch(_Lexical):
     def transform(self, pairs: pd.DataFrame) -> pd.DataFrame:
         rows, codes, qt = self._prepare(pairs)
         ones = QueryTerms(qt.ptr, qt.term_ids, np.ones_like(qt.counts), qt.n_tokens, qt.n_distinct)
-        count = _pair_sums(self.weights_, rows, ones, codes)
+        count = _pair_sums(self.weights_, rows, ones, codes, self.weights_t_)
         distinct = qt.n_distinct[codes]
         count[distinct == 0] = np.nan
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -17,7 +17,7 @@ from ltr.errors import ConfigError
 from ltr.naming import parse_spec
 from ltr.schema import DOCID, LABEL, QID
 
-FIRST_STAGE_SYSTEM = "first-stage/bm25"
+from ltr.experiment.spec import FIRST_STAGE_SYSTEM  # noqa: F401  (re-exported for the data preparers)
 
 
 @dataclass

@@ -12,7 +12,6 @@ Numbers come from the folder's files, never from memory of the run:
 
 from __future__ import annotations
 
-import html as _html
 import json
 from pathlib import Path
 
@@ -20,8 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ltr.errors import ConfigError, DataError
-from ltr.experiment.spec import Experiment
-from ltr.io.atomic import atomic_write
+from ltr.experiment.spec import BACKEND_PARAMS, Experiment
 from ltr.schema import QID
 
 CURVE_CUTOFFS = (1, 3, 5, 10, 20)
@@ -106,38 +104,27 @@ def metric_at_k(out: Path, cutoffs=CURVE_CUTOFFS, family: str = "nDCG") -> pd.Da
     return pooled_per_query(pd.concat(frames, ignore_index=True))
 
 
-def _markdown_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    from ltr.report.tables import render_markdown
-    rows = [[f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
-            for row in frame.itertuples(index=False)]
-    return render_markdown([str(c) for c in frame.columns], rows)
-
-
-def _html_table(frame: pd.DataFrame, digits: int = 4) -> str:
-    from ltr.report.tables import render_html
-    rows = [[f"{v:.{digits}f}" if isinstance(v, float) else str(v) for v in row]
-            for row in frame.itertuples(index=False)]
-    return render_html([str(c) for c in frame.columns], rows)
-
-
-def _configurations(exp: Experiment, systems: list[str]) -> pd.DataFrame:
+def _configurations(systems: list[str]) -> list[str]:
+    """One line per system: the exact backend objective and settings it used (``Objective.describe``)."""
     from ltr.objectives import get_objective
-    rows = []
+    lines = []
     for system in systems:
         backend, objective = system.split("/", 1)
-        if backend not in ("lightgbm", "xgboost"):
-            rows.append({"system": system, "configuration": "fixed run (not trained)"})
-            continue
-        rows.append({"system": system, "configuration": get_objective(objective).describe(backend)})
-    return pd.DataFrame(rows)
+        if backend in ("lightgbm", "xgboost"):
+            text = get_objective(objective).describe(backend)
+        else:
+            text = "a fixed run (the first stage's own ranking, not trained)"
+        lines.append(f"{system}: " + "; ".join(line.strip() for line in text.splitlines() if line.strip()))
+    return lines
 
 
 def _tuning(out: Path) -> pd.DataFrame:
     rows = []
     for path in sorted((out / "tuning").glob("*/*.json")):
         info = json.loads(path.read_text())
+        backend = info["system"].split("/", 1)[0]
         config = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in info["config"].items())
+                           for k, v in info["config"].items() if backend in BACKEND_PARAMS.get(k, (backend,)))
         best = info["trials"][info["best"]]["valid_score"]
         rows.append({"fold": info["fold"], "system": info["system"], "trials": len(info["trials"]),
                      f"best valid {info['metric']}": np.nan if best is None else float(best),
@@ -201,8 +188,6 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     no_effect = seeds_without_effect(metrics)
     sections = [("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
                  "tests above use the pooled per-query values instead.")]
-    config = _configurations(exp, systems)
-    sections.append(("Backend configurations", config, "The exact backend objective each system used."))
     tuning = _tuning(out)
     if not tuning.empty:
         sections.append(("Tuning", tuning, f"Random search, {exp.tuning.budget} configurations per fold and "
@@ -216,36 +201,13 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     n_queries = per_query.groupby("system")[QID].nunique().max()
     notes.insert(0, f"{n_queries} test queries pooled over {len(manifest['folds'])} fold(s) "
                     f"({', '.join(manifest['folds'])}); seeds {manifest['seeds']}.")
-    # Render
-    md = [report.to_markdown(figure_paths=_figure_paths(report)), "", "## Data and protocol", ""]
-    md += [f"- {n}" for n in notes]
+    report.add_section("Data and protocol", notes=notes)
+    report.add_section("Backend configurations", notes=_configurations(systems),
+                       caption="The exact backend objective and settings of each system.")
     for title, frame, caption in sections:
-        md += ["", f"## {title}", "", caption, "", _markdown_table(frame)]
-    html_extra = ["<h2>Data and protocol</h2><ul>"] + [f"<li>{_html.escape(n)}</li>" for n in notes] + ["</ul>"]
-    for title, frame, caption in sections:
-        html_extra += [f"<h2>{_html.escape(title)}</h2>", f'<p class="legend">{_html.escape(caption)}</p>',
-                       '<div class="scroll">', _html_table(frame), "</div>"]
-    page = report.to_html()
-    marker = "<h2>Figures</h2>" if "<h2>Figures</h2>" in page else "</main>"
-    page = page.replace(marker, "\n".join(html_extra) + "\n" + marker, 1)
-    paths = report.save(out)  # figures, summary.csv, report.tex (and plain md/html, replaced below)
-    for name, text in (("report.md", "\n".join(md) + "\n"), ("report.html", page)):
-        with atomic_write(out / name) as handle:
-            handle.write(text)
+        report.add_section(title, table=frame, caption=caption)
+    paths = report.save(out, plots=plots)
     return [paths["report.md"], paths["report.html"], paths["report.tex"], paths["summary.csv"]]
-
-
-def _figure_paths(report) -> dict[str, str]:
-    """The relative PNG paths :meth:`Report.save` gives each figure (same naming rule)."""
-    from ltr.report.compare import _slug
-    paths, used = {}, set()
-    for title, _, _ in report.figures():
-        name = _slug(title)
-        while name in used:
-            name += "_"
-        used.add(name)
-        paths[title] = f"figures/{name}.png"
-    return paths
 
 
 def compare_dirs(dir_a, dir_b, *, out=None):

@@ -48,6 +48,9 @@ else:  # pragma: no cover
 
 BACKENDS = ("lightgbm", "xgboost")
 
+#: The system name of the first stage's own ranking in experiments on raw collections.
+FIRST_STAGE_SYSTEM = "first-stage/bm25"
+
 DATA_KINDS = {
     "letor": "LETOR fold layout: <path>/Fold*/{train,vali,test}.txt",
     "letor_files": "explicit LETOR/SVMlight files: train, test and optional valid (else a query hold-out)",
@@ -326,7 +329,7 @@ class Experiment:
             parse_metric(m)
         for s in self.seeds:
             _check_type(s, int, "each seed")
-        stats.get_test(self.test)
+        stats.resolve_test(self.test)
         stats.get_correction(self.correction)
         if self.data.kind == "collection":
             from ltr.experiment.data import check_collection_spec
@@ -336,10 +339,12 @@ class Experiment:
             raise ConfigError("no (backend, objective) combination is supported; see the objectives' backends")
         if self.baseline is None:
             object.__setattr__(self, "baseline", systems[0])
+        elif self.baseline in self.fixed_systems():
+            pass
         else:
             backend, _, obj = self.baseline.partition("/")
             canonical = f"{backend}/{repr(get_objective(obj))}" if obj else self.baseline
-            select(dict.fromkeys(systems), canonical, what="baseline system")
+            select(dict.fromkeys(self.fixed_systems() + systems), canonical, what="baseline system")
             object.__setattr__(self, "baseline", canonical)
         if self.expected is not None:
             for metric, pair in self.expected.items():
@@ -354,6 +359,10 @@ class Experiment:
         """``backend/objective`` names of the supported combinations, in declaration order."""
         from ltr.objectives import get_objective
         return [f"{b}/{o}" for o in self.objectives for b in self.backends if b in get_objective(o).backends]
+
+    def fixed_systems(self) -> list[str]:
+        """Systems that are not trained: the first stage alone, in experiments on raw collections."""
+        return [FIRST_STAGE_SYSTEM] if self.data.kind == "collection" else []
 
     def skipped(self) -> list[str]:
         """Combinations left out because the backend does not offer the objective."""

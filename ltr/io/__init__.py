@@ -6,8 +6,25 @@ columns of :mod:`ltr.schema`); writers write atomically and read back equal. Mal
 """
 
 from ltr.io.atomic import atomic_write, write_json
-from ltr.io.letor import read_letor, read_letor_folds, read_query_file, write_letor, write_query_file
+from ltr.io.letor import (
+           read_letor,
+           read_letor_folds,
+           read_query_file,
+           write_letor,
+           write_query_file,
+)
 from ltr.io.trec import read_qrels, read_run, write_qrels, write_run
 
-__all__ = ["atomic_write", "write_json", "read_letor", "read_letor_folds", "read_query_file", "write_letor",
-           "write_query_file", "read_qrels", "read_run", "write_qrels", "write_run"]
+__all__ = [
+           "atomic_write",
+           "read_letor",
+           "read_letor_folds",
+           "read_qrels",
+           "read_query_file",
+           "read_run",
+           "write_json",
+           "write_letor",
+           "write_qrels",
+           "write_query_file",
+           "write_run",
+]

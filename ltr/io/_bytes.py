@@ -143,7 +143,13 @@ def parse_floats(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, batch
         s, e = starts[idx], ends[idx]
         width = int((e - s).max())
         mat = gather(buf, s, e, width)
-        values, ok = _decimal_fast(mat, e - s)
+        # tokens of 17+ bytes cannot be plain decimals of <= 15 digits: skip the fast path for them
+        short = np.flatnonzero(e - s <= 16)
+        values = np.empty(len(idx))
+        ok = np.zeros(len(idx), dtype=bool)
+        if len(short):
+            sw = int((e[short] - s[short]).max())
+            values[short], ok[short] = _decimal_fast(np.ascontiguousarray(mat[short, :sw]), (e - s)[short])
         if not ok.all():
             slow = np.flatnonzero(~ok)
             values[slow] = np.ascontiguousarray(mat[slow]).view(f"S{width}").ravel().astype(np.float64)

@@ -12,7 +12,8 @@ One line per (query, document)::
 - LightGBM's variant has no ``qid:`` and a side file ``<data>.query`` with one group size per line
   (the number of consecutive rows of each query); qids are then the zero-padded group index.
 
-The reader is vectorised over the file's bytes (see ``ltr/io/_bytes.py``). When the fast path meets
+The reader scans the file's bytes in one compiled pass (numba; a vectorised numpy scan is the reference,
+see ``ltr/io/_letor_scan.py``) and parses numbers in bulk (``ltr/io/_bytes.py``). When the fast path meets
 anything it does not accept, a slow line-by-line validator finds the first offending line and raises a
 :class:`~ltr.errors.ParseError` naming the file and line, so the fast path and the error messages share
 one set of rules.
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from tqdm.auto import tqdm
 
 from ltr.datasets.ranking import RankingDataset, check_group_sizes
 from ltr.errors import DataError, GroupError, ParseError, SchemaError
@@ -39,7 +41,7 @@ from ltr.io import _letor_scan as S
 from ltr.io.atomic import atomic_write
 from ltr.schema import FEATURE_DTYPE, LABEL_DTYPE
 
-__all__ = ["read_letor", "write_letor", "read_letor_folds", "read_query_file", "write_query_file"]
+__all__ = ["read_letor", "read_letor_folds", "read_query_file", "write_letor", "write_query_file"]
 
 _DOCID = re.compile(rb"[\s#]docid\s*=\s*(\S+)")
 _QID_PREFIX = b"qid:"
@@ -47,6 +49,7 @@ _MAX_FEATURE_DIGITS = S.MAX_FEATURE_DIGITS
 _USE_NUMBA = True                        # tests switch it off to check the numpy reference path
 _BLOCK_BYTES = 1 << 25                   # parse 32 MiB of lines at a time to bound temporary arrays
 _SPLITS = ("train", "vali", "test")
+_PROGRESS_BYTES = 1 << 28                # show a progress bar for files over 256 MiB
 
 
 # -- the rules, one line at a time (slow; runs only to explain a failure) ----------------------------
@@ -125,7 +128,7 @@ def _explain(block: bytes, first_line: int, path: str, *, expect_qid, n_features
 class _Block:
     """Parsed rows of one block of lines."""
 
-    __slots__ = ("lines", "labels", "qids", "docids", "indptr", "indices", "values", "has_qid")
+    __slots__ = ("docids", "has_qid", "indices", "indptr", "labels", "lines", "qids", "values")
 
 
 def _parse_block(block: bytes, first_line: int, path: str, *, expect_qid, n_features, allow_nonfinite,
@@ -260,7 +263,8 @@ def _synthetic_qids(n_groups: int) -> list[str]:
 
 # -- public API ---------------------------------------------------------------------------------------
 def read_letor(path, *, query_file=None, n_features: int | None = None, feature_names=None,
-               name: str | None = None, sparse: bool = False, allow_nonfinite: bool = False) -> RankingDataset:
+               name: str | None = None, sparse: bool = False, allow_nonfinite: bool = False,
+               progress: bool | None = None) -> RankingDataset:
     """Read a LETOR 3/4, MSLR, SVMlight or LightGBM ranking file into a :class:`RankingDataset`.
 
     Parameters
@@ -284,6 +288,8 @@ def read_letor(path, *, query_file=None, n_features: int | None = None, feature_
     allow_nonfinite : bool, default=False
         Accept ``nan``/``inf`` feature values (refused by default: they usually mean a broken export).
         Labels must always be finite.
+    progress : bool, optional
+        Show a tqdm progress bar over the bytes read; default: only for files over 256 MiB.
 
     Returns
     -------
@@ -311,7 +317,7 @@ def read_letor(path, *, query_file=None, n_features: int | None = None, feature_
     ([[0.5, 0.0, 1.0], [0.0, 0.25, 0.0]], [2.0, 0.0], ['10', '10'], ['d1', 'd2'])
     """
     path_s = str(path)
-    if n_features is not None and (int(n_features) != n_features or n_features < 0):
+    if n_features is not None and (not isinstance(n_features, (int, np.integer)) or n_features < 0):
         raise SchemaError(f"n_features must be a non-negative integer, got {n_features!r}")
     if feature_names is not None:
         feature_names = [str(f) for f in feature_names]
@@ -329,12 +335,16 @@ def read_letor(path, *, query_file=None, n_features: int | None = None, feature_
     # Step 1: parse blocks of lines; the first data line fixes whether lines carry qids.
     expect_qid = None
     blocks = []
+    show = progress if progress is not None else len(raw) > _PROGRESS_BYTES
+    bar = tqdm(total=len(raw), unit="B", unit_scale=True, desc=f"reading {Path(path_s).name}", disable=not show)
     for block, first_line in _blocks(raw):
+        bar.update(len(block))
         parsed = _parse_block(block, first_line, path_s, expect_qid=expect_qid, n_features=n_features,
                               allow_nonfinite=allow_nonfinite, query_mode=qfile is not None)
         if parsed.has_qid is not None:
             expect_qid = parsed.has_qid
         blocks.append(parsed)
+    bar.close()
 
     # Step 2: concatenate.
     row_lines = np.concatenate([b.lines for b in blocks]) if blocks else np.zeros(0, np.int64)

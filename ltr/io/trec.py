@@ -28,11 +28,22 @@ from numpy.dtypes import StringDType
 from ltr.errors import ConfigError, DataError, LabelError, ParseError
 from ltr.io import _bytes as B
 from ltr.io.atomic import atomic_write
-from ltr.schema import DOCID, LABEL, LABEL_DTYPE, QID, QRELS, RUN, SCORE, as_id_array, require_columns
+from ltr.schema import (
+    DOCID,
+    LABEL,
+    LABEL_DTYPE,
+    QID,
+    QRELS,
+    RUN,
+    SCORE,
+    as_id_array,
+    require_columns,
+)
 
-__all__ = ["read_qrels", "write_qrels", "read_run", "write_run"]
+__all__ = ["read_qrels", "read_run", "write_qrels", "write_run"]
 
 _SPACE = re.compile(r"[ \t\n\r\x0b\x0c]")          # ASCII whitespace: the field separators
+_EMPTY = re.compile("(?:^|\x00)(?:\x00|$)")          # an empty id in "\x00".join(ids)
 _QRELS_FIELDS = ("qid", "iter", "docid", "rel")
 _RUN_FIELDS = ("qid", "Q0", "docid", "rank", "score", "tag")
 
@@ -63,27 +74,41 @@ def _explain(raw: bytes, path: str, fields: tuple[str, ...], number: int, *, wha
                      f"is a bug in ltr, please report it", path=path)
 
 
-def _count_fields_numpy(buf: np.ndarray, k: int) -> tuple[int, bool, bool]:
-    """(rows, every non-blank line has k fields, bytes on which pandas' tokenizer differs from ours)."""
+def _scan_numpy(buf: np.ndarray, k: int, number: int):
+    """Check the field counts and locate the numeric field (the reference for :func:`_scan_kernel`).
+
+    Returns (rows, every non-blank line has k fields, bytes on which pandas' tokenizer differs from ours,
+    starts and ends of the numeric field, a numeric field has a byte no number has).
+    """
     lines = B.find_lines(buf)
-    t_start, _ = B.find_tokens(buf)
+    t_start, t_end = B.find_tokens(buf)
     per_line = np.diff(np.r_[np.searchsorted(t_start, lines.starts), len(t_start)])
     ok = not ((per_line != 0) & (per_line != k)).any()
     cr = np.flatnonzero(buf == 13)
     odd = bool(((buf == 0) | (buf == 11) | (buf == 12)).any()) or bool(
         len(cr) and (buf[np.minimum(cr + 1, len(buf) - 1)] != 10).any() or (len(cr) and cr[-1] == len(buf) - 1))
-    return int((per_line == k).sum()), ok, odd
+    if not ok:
+        return 0, False, odd, t_start[:0], t_end[:0], False
+    num_s, num_e = t_start[number::k], t_end[number::k]
+    return len(num_s), True, odd, num_s, num_e, B.has_bad_number_bytes(buf, num_s, num_e)
 
 
-try:  # optional accelerator for the field count; the numpy version above is the reference
+try:  # optional accelerator; the numpy version above is the reference
     import numba
 
     @numba.njit(cache=True, nogil=True)
-    def _count_fields_kernel(buf, k):  # pragma: no cover - compiled; checked against numpy in tests
+    def _scan_kernel(buf, k, number):  # pragma: no cover - compiled; checked against numpy in tests
         n = len(buf)
+        max_rows = 1
+        for i in range(n):
+            if buf[i] == 10:
+                max_rows += 1
+        num_s = np.empty(max_rows, np.int64)
+        num_e = np.empty(max_rows, np.int64)
         rows = 0
         ok = True
         odd = False
+        bad_num = False
         i = 0
         while i < n:
             count = 0
@@ -91,6 +116,8 @@ try:  # optional accelerator for the field count; the numpy version above is the
             while i < n and buf[i] != 10:
                 c = buf[i]
                 if c == 32 or 9 <= c <= 13:
+                    if in_tok and count == number + 1:
+                        num_e[rows] = i
                     in_tok = False
                     if c == 11 or c == 12 or (c == 13 and (i + 1 >= n or buf[i + 1] != 10)):
                         odd = True
@@ -100,23 +127,30 @@ try:  # optional accelerator for the field count; the numpy version above is the
                     if not in_tok:
                         count += 1
                         in_tok = True
+                        if count == number + 1:
+                            num_s[rows] = i
+                    if count == number + 1 and (c < 33 or c > 126):
+                        bad_num = True
                 i += 1
+            if in_tok and count == number + 1:
+                num_e[rows] = i
             if count == k:
                 rows += 1
             elif count != 0:
                 ok = False
+                return 0, False, odd, num_s[:0], num_e[:0], False
             i += 1
-        return rows, ok, odd
+        return rows, ok, odd, num_s[:rows], num_e[:rows], bad_num
 except ImportError:  # pragma: no cover
-    _count_fields_kernel = None
+    _scan_kernel = None
 
-_USE_FAST = True       # tests switch it off to check the reference path (bytes.split)
+_USE_FAST = True       # tests switch it off to check the reference path (numpy scan, bytes.split)
 
 
 def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite: str):
     """Columns ``qid``, ``docid`` (str) and the numeric field of a whitespace-separated TREC file.
 
-    Returns (qids, docids, numbers, line numbers of the rows).
+    Returns (qids, docids, numbers, a function giving the line numbers of the rows).
     """
     path_s = str(path)
     raw = B.read_bytes(path)
@@ -125,45 +159,39 @@ def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite
     def explain():
         _explain(raw, path_s, fields, number, what=what, finite=finite)
 
-    # Step 1: every non-blank line has exactly k fields.
+    # Step 1: every non-blank line has exactly k fields; where the numeric field is.
     buf = np.frombuffer(raw, dtype=np.uint8)
-    if _USE_FAST and _count_fields_kernel is not None:
-        n_rows, ok, odd = _count_fields_kernel(buf, k)
-    else:
-        n_rows, ok, odd = _count_fields_numpy(buf, k)
-    if not ok:
+    scan = _scan_kernel if _USE_FAST and _scan_kernel is not None else _scan_numpy
+    n_rows, ok, odd, num_s, num_e, bad_num = scan(buf, k, number)
+    if not ok or bad_num:
         explain()
 
-    # Step 2: the ids (str) and the numeric field (text). pandas' C tokenizer splits at spaces and tabs
-    # and ends lines at LF/CRLF: the same as ours unless the file has NUL, VT, FF, a lone CR or a BOM.
+    # Step 2: the numeric field, with float()'s rules (plain decimals exactly in numpy, others by cast).
+    try:
+        values = B.parse_floats(buf, num_s, num_e)
+    except ValueError:
+        explain()
+    if np.isnan(values).any() or (finite == "all" and not np.isfinite(values).all()):
+        explain()
+
+    # Step 3: the ids as str. pandas' C tokenizer splits at spaces and tabs and ends lines at LF/CRLF: the
+    # same as ours unless the file has NUL, VT, FF, a lone CR or a BOM (then bytes.split does it).
     if _USE_FAST and n_rows and not odd and not raw.startswith(b"\xef\xbb\xbf"):
         try:
-            frame = pd.read_csv(io.BytesIO(raw), sep=r"\s+", header=None, names=list(range(k)),
-                                usecols=[0, 2, number], dtype=object, na_filter=False,
-                                quoting=csv.QUOTE_NONE, engine="c", encoding="utf-8")
+            frame = pd.read_csv(io.BytesIO(raw), sep=r"\s+", header=None, names=list(range(k)), usecols=[0, 2],
+                                dtype=object, na_filter=False, quoting=csv.QUOTE_NONE, engine="c",
+                                encoding="utf-8")
         except UnicodeDecodeError:
             explain()
         if len(frame) != n_rows:         # pragma: no cover - guarded by the checks above
             explain()
-        qids, docids, col = (frame[c].to_numpy(dtype=object) for c in (0, 2, number))
+        qids, docids = frame[0].to_numpy(dtype=object), frame[2].to_numpy(dtype=object)
     else:
         toks = np.array(raw.split(), dtype=object).reshape(-1, k)
         try:
             qids, docids = (np.array([t.decode("utf-8") for t in toks[:, c]], dtype=object) for c in (0, 2))
         except UnicodeDecodeError:
             explain()
-        col = np.array([t.decode("latin-1") for t in toks[:, number]], dtype=object)
-
-    # Step 3: the numeric column, with float()'s rules on printable-ASCII tokens.
-    text = "".join(col.tolist())
-    if not (text.isascii() and text.isprintable()):
-        explain()
-    try:
-        values = col.astype(np.float64)
-    except (ValueError, TypeError):
-        explain()
-    if np.isnan(values).any() or (finite == "all" and not np.isfinite(values).all()):
-        explain()
     return qids, docids, values, lambda: _row_lines(buf, k)
 
 
@@ -179,7 +207,7 @@ def _check_duplicates(qids, docids, lines, path: str, what: str) -> None:
     """Raise DataError naming the first (qid, docid) that appears twice, and where."""
     if not len(qids):
         return
-    qcode, quniq = pd.factorize(qids)
+    qcode, _quniq = pd.factorize(qids)
     dcode, _ = pd.factorize(docids)
     key = qcode.astype(np.int64) * (int(dcode.max()) + 1) + dcode
     dup = pd.Series(key).duplicated(keep=False).to_numpy()
@@ -255,13 +283,16 @@ def _frame(columns, qids, docids, values) -> pd.DataFrame:
 
 def _ids(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
     """The id column as str, refusing ids a TREC file cannot hold (empty, or with whitespace)."""
-    ids = as_id_array(frame[column].to_numpy())
-    values = ids.tolist()
-    if _SPACE.search("\x00".join(values)):
-        bad = next(v for v in values if _SPACE.search(v))
-        raise DataError(f"cannot write {column} {bad!r} to a {what} file: TREC ids contain no whitespace (space, tab, CR, LF, VT, FF)")
-    if values and min(map(len, values)) == 0:
-        raise DataError(f"cannot write an empty {column} to a {what} file (row {values.index('')})")
+    ids = frame[column].to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(ids, skipna=False) not in ("string", "empty"):
+        ids = as_id_array(ids)
+    joined = "\x00".join(ids.tolist())
+    if _SPACE.search(joined):
+        bad = next(v for v in ids.tolist() if _SPACE.search(v))
+        raise DataError(f"cannot write {column} {bad!r} to a {what} file: TREC ids contain no whitespace "
+                        f"(space, tab, CR, LF, VT, FF)")
+    if len(ids) and _EMPTY.search(joined):
+        raise DataError(f"cannot write an empty {column} to a {what} file (row {ids.tolist().index('')})")
     return ids
 
 
@@ -352,10 +383,13 @@ def write_run(run: pd.DataFrame, path, *, tag: str = "ltr") -> None:
         raise DataError(f"score of (qid {qids[row]!r}, docid {docids[row]!r}) is NaN; a run needs a score "
                         f"for every document")
     _check_duplicates(qids, docids, None, "write_run", "run")
+    # Step 1: order: queries as first seen, then score descending, then docid descending (byte order of
+    # UTF-8 = code point order = Python's str order, which sorts the distinct docids once)
     qcode = pd.factorize(qids)[0]
-    frame = pd.DataFrame({"q": qcode, "s": scores, "d": docids})
-    frame = frame.sort_values(["q", "s", "d"], ascending=[True, False, False], kind="stable")
-    order = frame.index.to_numpy()
+    dcode, duniq = pd.factorize(docids)
+    drank = np.empty(len(duniq), dtype=np.int64)
+    drank[np.argsort(np.asarray(duniq, dtype=object), kind="stable")] = np.arange(len(duniq))
+    order = np.lexsort((-drank[dcode], -scores, qcode)) if len(qids) else np.zeros(0, dtype=np.int64)
     q_sorted = qcode[order]
     starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
     sizes = np.diff(np.r_[starts, len(order)])

@@ -327,6 +327,9 @@ class Ranking:
         Tie-block id of each ranked row (only for ``ties='average'``).
     max_label : float
         Largest label of the pool (ERR's default maximum grade).
+    n_retrieved : int64 array of shape (n_queries,) or None
+        Number of retrieved documents per query when the ranked lists hold only the top of each ranking
+        (then only metrics with a cutoff no deeper than the lists are computed on it); None: all.
     """
 
     offsets: np.ndarray
@@ -336,6 +339,7 @@ class Ranking:
     pool_labels: np.ndarray
     blocks: np.ndarray | None = None
     max_label: float = 0.0
+    n_retrieved: np.ndarray | None = None
 
     @property
     def n_queries(self) -> int:
@@ -353,7 +357,7 @@ class Ranking:
 
     @cached_property
     def num_ret(self) -> np.ndarray:
-        return np.diff(self.offsets)
+        return np.diff(self.offsets) if self.n_retrieved is None else self.n_retrieved
 
     @cached_property
     def pool_qidx(self) -> np.ndarray:

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ltr.errors import ConfigError, DataError, LabelError
-from ltr.metrics.base import Metric, Ranking, order_within_queries, parse_metric
+from ltr.metrics import _fast
+from ltr.metrics.base import Metric, Ranking, _descending_key, _float32_scores, order_within_queries, parse_metric
 from ltr.naming import select
 from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
 
@@ -102,6 +103,25 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
     require_columns(qrels, QRELS, caller="evaluate (qrels)")
     require_columns(run, RUN, caller="evaluate (run)")
 
+    scores = run[SCORE].to_numpy(dtype=np.float64, na_value=np.nan)
+    labels_q = qrels[LABEL].to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isnan(scores).any():
+        row = int(np.flatnonzero(np.isnan(scores))[0])
+        raise DataError(f"the run has {int(np.isnan(scores).sum())} NaN scores, e.g. qid "
+                        f"{str(run[QID].iloc[row])!r} docid {str(run[DOCID].iloc[row])!r}; remove or fill "
+                        f"them before evaluating")
+    if np.isnan(labels_q).any():
+        row = int(np.flatnonzero(np.isnan(labels_q))[0])
+        raise LabelError(f"the qrels have {int(np.isnan(labels_q).sum())} NaN labels, e.g. qid "
+                         f"{str(qrels[QID].iloc[row])!r} docid {str(qrels[DOCID].iloc[row])!r}")
+
+    if _fast.AVAILABLE and all(m.ties == "docid" for m in parsed):
+        depth = max(m.cutoff for m in parsed) if all(m.cutoff is not None for m in parsed) else 0
+        fast = _evaluate_fast(qrels, run, scores, labels_q, zero, depth)
+        if fast is not None:
+            eval_qids, ranking = fast
+            return _frame(eval_qids, names, [m._values(ranking) for m in parsed])
+
     # Step 1: query codes shared by run and qrels (factorize the run's qids, look the qrels' up)
     run_q, q_uniques = pd.factorize(_ids(run[QID]))
     q_index = pd.Index(np.asarray(q_uniques, dtype=object))
@@ -115,22 +135,11 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
                         f"{_examples(pd.unique(qrels_qid))}). Check that both use the same query ids "
                         f"(they are strings: '1' and '001' differ).")
 
-    scores = run[SCORE].to_numpy(dtype=np.float64, na_value=np.nan)
-    labels_q = qrels[LABEL].to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isnan(scores).any():
-        row = int(np.flatnonzero(np.isnan(scores))[0])
-        raise DataError(f"the run has {int(np.isnan(scores).sum())} NaN scores, e.g. qid "
-                        f"{str(run[QID].iloc[row])!r} docid {str(run[DOCID].iloc[row])!r}; remove or fill "
-                        f"them before evaluating")
-    if np.isnan(labels_q).any():
-        row = int(np.flatnonzero(np.isnan(labels_q))[0])
-        raise LabelError(f"the qrels have {int(np.isnan(labels_q).sum())} NaN labels, e.g. qid "
-                         f"{str(qrels[QID].iloc[row])!r} docid {str(qrels[DOCID].iloc[row])!r}")
-
     # Step 2: the evaluated queries, in byte order of their qids; code -> evaluation index
     eval_qids = np.concatenate([np.asarray(q_uniques, dtype=object)[judged_codes],
                                 np.asarray(qrels_only, dtype=object)])
-    byte_order = np.argsort(eval_qids.astype(str), kind="stable")
+    byte_order = np.argsort(np.array([q.encode("utf-8") for q in eval_qids.astype(str)], dtype=object),
+                            kind="stable")
     eval_qids = eval_qids[byte_order]
     n_eval = len(eval_qids)
     code_to_eval = np.full(len(q_uniques), -1, dtype=np.int64)
@@ -186,8 +195,8 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
     max_label = float(pool_l.max()) if len(pool_l) else 0.0
 
     rankings: dict[str, Ranking] = {}
-    values = np.empty((n_eval, len(parsed)))
-    for j, metric in enumerate(parsed):
+    values = []
+    for metric in parsed:
         ties = metric.ties
         if ties not in rankings:
             order, blocks = order_within_queries(qidx, n_eval, scores[keep], ties, docid_rank)
@@ -196,13 +205,69 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
             rankings[ties] = Ranking(offsets=offsets, labels=np.where(judged, ranked, 0.0), judged=judged,
                                      pool_offsets=pool_offsets, pool_labels=pool_l[porder], blocks=blocks,
                                      max_label=max_label)
-        values[:, j] = metric._values(rankings[ties])
+        values.append(metric._values(rankings[ties]))
+    return _frame(eval_qids, names, values)
 
+
+def _frame(eval_qids, names, values) -> pd.DataFrame:
+    n_eval = len(eval_qids)
+    matrix = np.column_stack(values) if n_eval else np.zeros((0, len(names)))
     return pd.DataFrame({
-        QID: pd.Series(np.repeat(eval_qids.astype(str).astype(object), len(parsed)), dtype=object),
+        QID: pd.Series(np.repeat(np.asarray(eval_qids, dtype=object), len(names)), dtype=object),
         "metric": pd.Series(np.tile(np.asarray(names, dtype=object), n_eval), dtype=object),
-        "value": values.ravel(),
+        "value": matrix.ravel(),
     })
+
+
+def _block_codes(column: pd.Series):
+    """(row codes, uniques as a list of str) of an id column. Queries usually come in blocks of rows, so
+    only the first row of each block is hashed (pyarrow's dictionary_encode)."""
+    import pyarrow.compute as pc
+    arrow = _fast.arrow_strings(column)
+    if arrow is None:
+        return None
+    offsets, data = _fast.string_buffers(column)
+    starts = np.flatnonzero(_fast.block_starts(offsets, data))
+    encoded = pc.dictionary_encode(arrow.take(starts))
+    block_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    lengths = np.diff(np.r_[starts, len(arrow)])
+    return np.repeat(block_codes, lengths), encoded.dictionary.to_pylist()
+
+
+def _evaluate_fast(qrels, run, scores, labels_q, zero, depth):
+    """The 'docid'-ties Ranking via the numba kernels; None when they cannot be used (the numpy path
+    then computes the same result or raises the error)."""
+    parts = [_block_codes(_ids(run[QID])), _fast.string_buffers(_ids(run[DOCID])),
+             _block_codes(_ids(qrels[QID])), _fast.string_buffers(_ids(qrels[DOCID]))]
+    if any(p is None for p in parts):
+        return None
+    (run_q, run_uniques), (doff, ddata), (qrels_q, qrels_uniques), (qoff, qdata) = parts
+    in_run = set(run_uniques)
+    in_qrels = set(qrels_uniques)
+    chosen = in_qrels if zero else in_run & in_qrels
+    if not chosen:
+        return None
+    eval_qids = sorted(chosen, key=lambda q: q.encode("utf-8"))
+    position = {q: i for i, q in enumerate(eval_qids)}
+    run_map = np.array([position.get(q, -1) for q in run_uniques], dtype=np.int64)
+    qrels_map = np.array([position.get(q, -1) for q in qrels_uniques], dtype=np.int64)
+    run_offsets, run_rows = _fast.group_rows(run_map[run_q], len(eval_qids))
+    qrels_offsets, qrels_rows = _fast.group_rows(qrels_map[qrels_q], len(eval_qids))
+    key = _descending_key(_float32_scores(scores))
+    out = _fast.rank_queries(run_offsets, run_rows, key, doff, ddata, qrels_offsets, qrels_rows, qoff, qdata,
+                             labels_q, depth)
+    offsets, labels, judged, n_ret, pool, status, _ = out
+    if status != 0:
+        return None
+    max_label = float(pool.max()) if len(pool) else 0.0
+    ranking = Ranking(offsets=offsets, labels=labels, judged=judged, pool_offsets=_pool_offsets(qrels_map[qrels_q], labels_q, len(eval_qids)),
+                      pool_labels=pool, max_label=max_label, n_retrieved=n_ret)
+    return eval_qids, ranking
+
+
+def _pool_offsets(qrels_eval, labels_q, n_eval):
+    keep = (qrels_eval >= 0) & (labels_q >= 0)
+    return np.r_[0, np.cumsum(np.bincount(qrels_eval[keep], minlength=n_eval))].astype(np.int64)
 
 
 def aggregate(per_query: pd.DataFrame) -> pd.Series:

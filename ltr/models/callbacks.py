@@ -125,9 +125,10 @@ def pair_counts(labels: np.ndarray, scores: np.ndarray, group_sizes: np.ndarray,
     n_lab = int(lab_code.max()) + 1
 
     def discordant(mask):
-        m = np.bincount(group[mask], minlength=len(sizes)).astype(np.float64)
-        c = np.bincount(group[mask] * n_lab + lab_code[mask], minlength=len(sizes) * n_lab)
-        return int(round((np.sum(m * m) - np.sum(c.astype(np.float64) ** 2)) / 2))
+        # pairs with different labels = (m^2 - sum over labels of count^2) / 2, per query
+        m = np.bincount(group[mask], minlength=len(sizes)).astype(np.int64)
+        c = np.bincount(group[mask] * n_lab + lab_code[mask], minlength=len(sizes) * n_lab).astype(np.int64)
+        return (int(np.sum(m * m)) - int(np.sum(c * c))) // 2
 
     n_pairs = int(np.sum(sizes * (sizes - 1) // 2))
     all_mask = np.ones(n, dtype=bool)

@@ -134,7 +134,7 @@ def load_ranker(path, cls):
                              f"n_features is {manifest['n_features']}")
     try:
         model = backend.from_bytes(data)
-    except Exception as err:  # the backend's own parse error, re-raised typed
+    except Exception as err:  # noqa: BLE001 - each library has its own parse error; re-raised typed
         _fail(model_path, f"{backend.name} cannot read this model: {err}")
     if backend.n_features(model) != len(names):
         _fail(path, f"the model has {backend.n_features(model)} features but the manifest lists {len(names)}")

@@ -13,7 +13,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from ltr.datasets.ranking import RankingDataset
-from ltr.errors import ConfigError, FeatureMismatchError, GroupError, LabelError, NotFittedError, SchemaError
+from ltr.errors import (
+    ConfigError,
+    FeatureMismatchError,
+    GroupError,
+    LabelError,
+    NotFittedError,
+    SchemaError,
+)
 from ltr.metrics import parse_metric
 from ltr.models.backends import TrainSpec, get_backend
 from ltr.models.callbacks import kernel_threads, scores_from_prediction
@@ -114,7 +121,8 @@ class Ranker(BaseEstimator):
     best_iteration_ : int
         Number of trees used for prediction.
     n_iterations_ : int
-        Number of trees trained.
+        Number of trees stored in ``model_`` (after early stopping LightGBM keeps the trees up to the best
+        iteration, XGBoost keeps them all; the rounds actually run are the length of ``evals_result_``).
     evals_result_ : dict
         ``{"valid": {metric name: [value per iteration]}}`` (and ``"train"`` with ``record=True``).
     history_ : pandas.DataFrame
@@ -222,7 +230,7 @@ class Ranker(BaseEstimator):
                              f"validation row needs a label: drop those rows or fill them")
 
     # -- fit -----------------------------------------------------------------------------------------
-    def fit(self, train, valid=None) -> "Ranker":
+    def fit(self, train, valid=None) -> Ranker:
         """Train on ``train`` (a RankingDataset or a FEATURES frame), early-stopping on ``valid``.
 
         Parameters
@@ -236,6 +244,19 @@ class Ranker(BaseEstimator):
         Returns
         -------
         self
+
+        Raises
+        ------
+        UnknownNameError
+            Unknown objective, backend or metric name (the message lists the valid ones).
+        ConfigError
+            A setting out of range, an objective the backend cannot run, a reserved key in ``params``.
+        LabelError
+            NaN/infinite labels, or labels of a kind the objective cannot take (the objective says what to do).
+        GroupError
+            A query split into several blocks, or (pairwise/listwise objectives) a query with one document.
+        FeatureMismatchError
+            Validation features that differ from the training features.
         """
         # Step 1: resolve every name before touching the data
         settings, backend, objective, metrics = self._resolve()
@@ -333,7 +354,7 @@ class Ranker(BaseEstimator):
         save_ranker(self, path)
 
     @classmethod
-    def load(cls, path) -> "Ranker":
+    def load(cls, path) -> Ranker:
         """Read a directory written by :meth:`save`; a missing or tampered manifest is a ModelFormatError."""
         from ltr.models.persistence import load_ranker
         return load_ranker(path, cls)

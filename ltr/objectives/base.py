@@ -245,15 +245,15 @@ def refuse_nonfinite(y: np.ndarray, sizes: np.ndarray, owner: str) -> None:
 
 
 def check_grades(obj: Objective, y: np.ndarray, sizes: np.ndarray, max_grade: int | None, *,
-                  backend: str, why_max: str, fix_max: str) -> None:
+                 backend: str, why_max: str, fix_max: str) -> None:
     """Integer grades 0..max_grade, or a LabelError saying why and what to do."""
     quantized = obj.params.get("quantize") is not None
     frac = np.flatnonzero(np.floor(y) != y)
     if frac.size:
         row = int(frac[0])
         raise LabelError(
-            f"objective {obj!r} needs integer grades on {backend}; got real values such as {float(y[row]):g} in "
-            f"{where(row, sizes)} ({frac.size} non-integer labels). Quantise explicitly, e.g. "
+            f"objective {obj!r} needs integer grades on {backend}; got real values such as {float(y[row]):g} "
+            f"in {where(row, sizes)} ({frac.size} non-integer labels). Quantise explicitly, e.g. "
             f"get_objective('{obj.name}(quantize=(0.5, 1.5))') (grade = number of thresholds <= label), or use "
             f"'ranknet' or 'regression', which take real values.")
     neg = np.flatnonzero(y < 0)

@@ -47,7 +47,7 @@ class RankXENDCG(Objective):
 
     def _check_kind(self, y, sizes, backend):
         # 2^y must stay finite in double precision
-        check_grades(self, y, sizes, 1023, backend=backend, why_max="the gain 2^y overflows beyond",
+        check_grades(self, y, sizes, 1023, backend=backend, why_max="beyond, the gain 2^y overflows a double",
                      fix_max="Quantise the labels with quantize=(...).")
 
     def _native_params(self, backend, *, labels, group_sizes):

@@ -47,19 +47,24 @@ def _topk_python(ptr, term_ids, counts, const, w_indptr, w_indices, w_data, n_do
                 acc[d] += c * w_data[j]
         if n_touched == 0:
             continue
-        docs = np.sort(touched[:n_touched])
+        # Step 1: matching documents (score above an empty document's), in touch order
+        docs = touched[:n_touched]
         scores = acc[docs] + const[i]
         keep = scores > const[i]
         docs = docs[keep]
         scores = scores[keep]
-        m = len(docs)
-        if m == 0:
+        if len(docs) == 0:
             continue
-        if m > k:
+        # Step 2: when more than k match, keep those scoring at least the k-th best score (O(n) selection)
+        if len(docs) > k:
             kth = -np.partition(-scores, k - 1)[k - 1]
             sel = scores >= kth
             docs = docs[sel]
             scores = scores[sel]
+        # Step 3: sort the few left by descending score, equal scores in document order
+        by_doc = np.argsort(docs)
+        docs = docs[by_doc]
+        scores = scores[by_doc]
         order = np.argsort(-scores, kind="mergesort")  # stable: ties stay in document order
         n = min(k, len(order))
         out_rows[i, :n] = docs[order[:n]]

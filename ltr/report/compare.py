@@ -125,6 +125,7 @@ class Report:
         self.warnings = tuple(warnings)
         self.title = title
         self._figures: list[tuple[str, bytes, str | None]] = []
+        self._sections: list[tuple[str, tuple[str, ...], pd.DataFrame | None, str | None]] = []
         self._default_figures: list[tuple[str, bytes, str | None]] | None = None
 
     # -------------------------------------------------------------------------------------- access ---
@@ -166,6 +167,32 @@ class Report:
             raise DataError(f"add_figure({title!r}): the image is not a PNG")
         self._figures.append((str(title), png, caption))
         return self
+
+    def add_section(self, title: str, *, notes: Sequence[str] = (), table: pd.DataFrame | None = None,
+                    caption: str | None = None) -> "Report":
+        """Attach a section (bullet ``notes`` and/or a ``table``) shown after the metric tables in the
+        Markdown and HTML renderings, e.g. the data and protocol notes of an experiment. Returns the report."""
+        if table is not None and not isinstance(table, pd.DataFrame):
+            raise SchemaError(f"add_section({title!r}): table must be a DataFrame, got {type(table).__name__}")
+        self._sections.append((str(title), tuple(map(str, notes)), table, caption))
+        return self
+
+    @staticmethod
+    def _section_rows(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:
+        rows = [[format_number(v, digits) if isinstance(v, float) else str(v) for v in row]
+                for row in table.itertuples(index=False)]
+        return [str(c) for c in table.columns], rows
+
+    def figure_files(self, *, plots: bool = True) -> dict[str, str]:
+        """The relative path :meth:`save` writes each figure to, by title (``figures/<slug>.png``)."""
+        paths, used = {}, set()
+        for title, _, _ in self.figures(plots=plots):
+            name = _slug(title)
+            while name in used:
+                name += "_"
+            used.add(name)
+            paths[title] = f"figures/{name}.png"
+        return paths
 
     def default_figures(self) -> list[tuple[str, bytes, str | None]]:
         """Figures drawn from the per-query values: metric@k curves (when a metric has several cutoffs)
@@ -214,7 +241,9 @@ class Report:
     def _meta(self) -> str:
         n = sorted(set(self.frame["n_queries"]))
         nq = f"{n[0]} queries" if len(n) == 1 else f"{n[0]}–{n[-1]} queries (by metric)"
-        return (f"Baseline: {self.baseline} · {len(self.systems)} systems · {len(self.metrics)} metrics · {nq} · "
+        ns, nm = len(self.systems), len(self.metrics)
+        return (f"Baseline: {self.baseline} · {ns} system{'s' if ns != 1 else ''} · "
+                f"{nm} metric{'s' if nm != 1 else ''} · {nq} · "
                 f"test: {stats.describe_test(self.test)} · correction: {stats.CORRECTION_LABELS[self.correction]} "
                 f"({_FAMILIES[self.family]})")
 
@@ -299,6 +328,12 @@ class Report:
         parts += ["## Summary", "", render_markdown(*self._overview(digits)), "", self._legend(), ""]
         for metric in self.metrics:
             parts += [f"## {metric}", "", render_markdown(*self._detail(metric, digits), align="lrrrrrrr"), ""]
+        for title, notes, table, caption in self._sections:
+            parts += [f"## {title}", ""]
+            parts += [f"- {n}" for n in notes] + ([""] if notes else [])
+            parts += [caption, ""] if caption else []
+            if table is not None:
+                parts += [render_markdown(*self._section_rows(table, digits)), ""]
         if figure_paths:
             parts += ["## Figures", ""]
             for title, rel in figure_paths.items():
@@ -337,6 +372,14 @@ class Report:
         for metric in self.metrics:
             body += [f"<h2>{_h.escape(metric)}</h2>", '<div class="scroll">',
                      render_html(*self._detail(metric, digits), align="lrrrrrrr"), "</div>"]
+        for title, notes, table, caption in self._sections:
+            body.append(f"<h2>{_h.escape(title)}</h2>")
+            if notes:
+                body.append("<ul>" + "".join(f"<li>{_h.escape(n)}</li>" for n in notes) + "</ul>")
+            if caption:
+                body.append(f'<p class="legend">{_h.escape(caption)}</p>')
+            if table is not None:
+                body += ['<div class="scroll">', render_html(*self._section_rows(table, digits)), "</div>"]
         figures = self.figures(plots=plots)
         if figures:
             body.append("<h2>Figures</h2>")
@@ -349,17 +392,11 @@ class Report:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}
-        figure_paths: dict[str, str] = {}
-        used: set[str] = set()
+        figure_paths = self.figure_files(plots=plots)
         for title, png, _ in self.figures(plots=plots):
-            name = _slug(title)
-            while name in used:
-                name += "_"
-            used.add(name)
-            rel = f"figures/{name}.png"
+            rel = figure_paths[title]
             with atomic_write(directory / rel, "wb") as handle:
                 handle.write(png)
-            figure_paths[title] = rel
             paths[rel] = directory / rel
         outputs = {
             "report.md": self.to_markdown(digits=digits, figure_paths=figure_paths),

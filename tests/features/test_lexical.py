@@ -273,18 +273,22 @@ def test_transform_does_not_retokenize_the_collection(tiny_collection):
     assert BM25(stemmer=None).fit(tiny_collection).index_ is not a.index_
 
 
-def test_numba_kernel_equals_numpy_reference(zipf):
-    """Oracle: the numpy reference path (_pair_sums_numpy); same terms in the same order, so equal bits."""
-    from features.lexical import _numba_kernel, _pair_sums, _pair_sums_numpy
+@pytest.mark.parametrize("dense_factor", [0, 8, 10**9], ids=["search-only", "adaptive", "dense-only"])
+def test_numba_kernel_equals_numpy_reference(zipf, monkeypatch, dense_factor):
+    """Oracle: the numpy reference path (_pair_sums_numpy); same terms in the same order, so equal bits, on
+    the binary-search path, the dense-scatter path and the adaptive mix."""
+    import features.lexical as lexical
 
-    if _numba_kernel() is None:
+    if lexical._numba_kernel() is None:
         pytest.skip("numba is not installed: only the numpy path exists")
-    pairs = all_pairs(zipf)
-    for ex in (BM25(variant="bm25+"), QueryLikelihood(smoothing="jm"), TfIdfCosine()):
+    monkeypatch.setattr(lexical, "_DENSE_FACTOR", dense_factor)
+    pairs = pd.concat([all_pairs(zipf), all_pairs(zipf).head(7)])  # repeated pairs, uneven query groups
+    pairs.loc[pairs.index[:5], "query"] = "the"  # a query without tokens
+    for ex in (BM25(variant="bm25+"), QueryLikelihood(smoothing="jm"), TfIdfCosine(), TermMatch()):
         ex.fit(zipf)
         rows, codes, qt = ex._prepare(pairs)
-        np.testing.assert_array_equal(_pair_sums(ex.weights_, rows, qt, codes),
-                                      _pair_sums_numpy(ex.weights_, rows, qt, codes))
+        np.testing.assert_array_equal(lexical._pair_sums(ex.weights_, rows, qt, codes, ex.weights_t_),
+                                      lexical._pair_sums_numpy(ex.weights_, rows, qt, codes))
 
 
 def test_unfitted_index_and_extractor_raise(tiny_pairs):

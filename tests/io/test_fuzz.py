@@ -22,7 +22,7 @@ from ltr.io.letor import read_letor, read_query_file, write_letor
 from ltr.io.trec import read_qrels, read_run, write_qrels, write_run
 
 # LTR_FUZZ_EXAMPLES=2000 for a longer local run
-SETTINGS = settings(max_examples=int(os.environ.get("LTR_FUZZ_EXAMPLES", 150)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=int(os.environ.get("LTR_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # near-valid pieces of LETOR lines: good and bad labels, qids, features, comments, separators
 LETOR_TOKENS = st.sampled_from([
@@ -138,10 +138,9 @@ def test_read_qrels_and_run_never_crash(data):
     path = _tmp_file(data, "f")
     qrels = _call(read_qrels, path)
     run = _call(read_run, path)
-    if qrels is not None:
-        if (qrels["label"] == qrels["label"].round()).all():
-            write_qrels(qrels, path.with_name("q2"))
-            assert read_qrels(path.with_name("q2")).equals(qrels)
+    if qrels is not None and (qrels["label"] == qrels["label"].round()).all():
+        write_qrels(qrels, path.with_name("q2"))
+        assert read_qrels(path.with_name("q2")).equals(qrels)
     if run is not None:
         write_run(run, path.with_name("r2"))
         back = read_run(path.with_name("r2")).set_index(["qid", "docid"])["score"]

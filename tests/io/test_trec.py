@@ -95,6 +95,8 @@ def test_write_qrels_schema_and_duplicates(tmp_path):
         write_qrels(dup, tmp_path / "q")
     with pytest.raises(DataError, match=r"cannot write docid 'a b'"):
         write_qrels(pd.DataFrame({"qid": ["1"], "docid": ["a b"], "label": [1]}), tmp_path / "q")
+    with pytest.raises(DataError, match=r"cannot write an empty docid to a qrels file \(row 1\)"):
+        write_qrels(pd.DataFrame({"qid": ["1", "1"], "docid": ["a", ""], "label": [1, 1]}), tmp_path / "q")
 
 
 # -- runs -------------------------------------------------------------------------------------------------

@@ -71,3 +71,18 @@ def test_recorder_history(data, objective, backend):
         assert "trained on" in source
     else:
         assert "recomputed by ltr's reference implementation" in source and "not read" in source
+
+
+def test_recorder_on_a_multiclass_objective(data):
+    """Multi-output scores: no mean |lambda| (said so), pairs counted on the expected grade, whose
+    oracle is LightGBM's own class probabilities after t trees."""
+    train, valid, _ = data
+    ranker = Ranker("multiclass", n_estimators=5, early_stopping_rounds=None, record=True,
+                    n_jobs=1).fit(train, valid)
+    hist = ranker.history_
+    assert hist["mean_abs_lambda"].isna().all()
+    assert hist.attrs["lambda_source"].startswith("not available")
+    proba = ranker.model_.predict(train.X, num_iteration=5)
+    expected = proba @ np.arange(proba.shape[1])
+    counts = pair_counts(train.labels, expected, train.group_sizes, None)
+    assert tuple(hist[["pairs", "pairs_discordant", "pairs_effective"]].iloc[-1]) == counts

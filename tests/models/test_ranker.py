@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import lightgbm as lgb
 import numpy as np
-import pandas as pd
 import pytest
 import xgboost as xgb
 from sklearn.base import clone
 
 from ltr.datasets import RankingDataset
-from ltr.errors import (ConfigError, FeatureMismatchError, GroupError, LabelError, NotFittedError, SchemaError,
-                        UnknownNameError)
+from ltr.errors import (
+    ConfigError,
+    FeatureMismatchError,
+    GroupError,
+    LabelError,
+    NotFittedError,
+    SchemaError,
+    UnknownNameError,
+)
 from ltr.metrics import parse_metric
 from ltr.models import DEFAULT_EVAL_METRIC, Ranker, label_kind
 from ltr.objectives import available_objectives, get_objective

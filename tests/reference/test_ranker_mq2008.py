@@ -55,7 +55,7 @@ def per_query_T(ds, scores) -> pd.Series:
 
 def _plain_lightgbm(train, valid):
     """The plain script: lightgbm.train directly, LightGBM's own ndcg@10 and early stopping."""
-    make = lambda ds, ref=None: lgb.Dataset(ds.X, label=ds.labels, group=ds.group_sizes, reference=ref)  # noqa: E731
+    make = lambda ds, ref=None: lgb.Dataset(ds.X, label=ds.labels, group=ds.group_sizes, reference=ref)
     dtrain = make(train)
     return lgb.train(PLAIN, dtrain, num_boost_round=1000, valid_sets=[make(valid, dtrain)],
                      callbacks=[lgb.early_stopping(50, verbose=False)])

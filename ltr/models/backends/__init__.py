@@ -24,4 +24,4 @@ def available_backends() -> list[str]:
     return sorted(BACKENDS)
 
 
-__all__ = ["BACKENDS", "Backend", "Trained", "TrainSpec", "available_backends", "get_backend"]
+__all__ = ["BACKENDS", "Backend", "TrainSpec", "Trained", "available_backends", "get_backend"]
