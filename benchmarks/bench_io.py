@@ -88,12 +88,12 @@ def main(argv=None):
         X, y, _ = load_svmlight_file(str(path), query_id=True, zero_based=False, dtype=np.float32)
         assert np.array_equal(ds.X, X.toarray()) and np.array_equal(ds.labels, y)   # same values
         rows = [
-            ("ltr.io.read_letor (dense, str qids + docids)", best_of(lambda: read_letor(path), args.repeats)),
-            ("ltr.io.read_letor (sparse=True)", best_of(lambda: read_letor(path, sparse=True), args.repeats)),
+            ("ltr.io.read_letor (dense, str qids + docids)", best_of(lambda p=path: read_letor(p), args.repeats)),
+            ("ltr.io.read_letor (sparse=True)", best_of(lambda p=path: read_letor(p, sparse=True), args.repeats)),
             ("sklearn load_svmlight_file (CSR, int qids, no docids)",
-             best_of(lambda: load_svmlight_file(str(path), query_id=True, zero_based=False, dtype=np.float32),
+             best_of(lambda p=path: load_svmlight_file(str(p), query_id=True, zero_based=False, dtype=np.float32),
                      args.repeats)),
-            ("naive Python loop parser", best_of(lambda: naive_letor(path), max(1, args.repeats // 2))),
+            ("naive Python loop parser", best_of(lambda p=path: naive_letor(p), max(1, args.repeats // 2))),
         ]
         table(f"read {path.name} of {title} ({len(ds):,} rows x {ds.n_features} features, "
               f"{ds.X.size:,} values)", rows)

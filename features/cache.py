@@ -18,7 +18,7 @@ The key is the sha256 of:
   dtypes, via ``pandas.util.hash_pandas_object``), its fields and reference time. Qrels are left out:
   features never read labels;
 - the extractor's printed form (``spec()``; ``repr`` for a :class:`~features.base.FeatureSet`, which
-  includes its normalisation) and class;
+  includes its normalisation, plus the learned statistics of a ``scope="global"`` normalisation) and class;
 - the pairs (values, index and columns: the output is aligned on the pairs' index);
 - the code: ``ltr.__version__`` and the sha256 of the source of every module defining a class in the
   extractor's MRO (e.g. ``features/lexical.py`` and ``features/base.py``) and of ``ltr/text.py`` (the
@@ -110,8 +110,20 @@ def code_fingerprint(extractor: FeatureExtractor | FeatureSet) -> dict[str, str]
     return out
 
 
+def _learns_from_pairs(extractor) -> bool:
+    return isinstance(extractor, FeatureSet) and extractor.normalize is not None and extractor.scope == "global"
+
+
 def _describe(extractor) -> str:
     if isinstance(extractor, FeatureSet):
+        if _learns_from_pairs(extractor):
+            if not hasattr(extractor, "norm_params_"):
+                raise ConfigError("FeatureCache: a FeatureSet with scope='global' normalisation learns it from "
+                                  "training pairs; fit it with fit(collection, train_pairs) before caching "
+                                  "the features of any pairs")
+            learned = hashlib.sha256(b"".join(np.ascontiguousarray(a, dtype=np.float64).tobytes()
+                                              for a in extractor.norm_params_)).hexdigest()
+            return f"{extractor!r}:norm_params={learned}"
         return repr(extractor)
     if isinstance(extractor, FeatureExtractor):
         return f"{type(extractor).__module__}.{type(extractor).__qualname__}:{extractor.spec()}"
@@ -180,7 +192,10 @@ class FeatureCache:
         pairs : DataFrame
         compute : callable or None
             ``compute() -> DataFrame`` on ``pairs.index``; default
-            ``extractor.fit_transform(collection, pairs)``.
+            ``extractor.fit_transform(collection, pairs)``, or ``extractor.transform(pairs)`` for a
+            :class:`FeatureSet` with ``scope="global"`` normalisation, which must be fitted on training pairs
+            first (its learned statistics are part of the key, so features normalised with statistics of
+            other training pairs are never reused).
 
         Returns
         -------
@@ -193,7 +208,11 @@ class FeatureCache:
             self.hits += 1
             return cached
         self.misses += 1
-        frame = compute() if compute is not None else extractor.fit_transform(collection, pairs)
+        if compute is None:
+            # a fitted global normalisation is kept (its statistics are in the key); anything else is fitted here
+            compute = ((lambda: extractor.transform(pairs)) if _learns_from_pairs(extractor)
+                       else (lambda: extractor.fit_transform(collection, pairs)))
+        frame = compute()
         self._store(key, frame, pairs, collection, extractor)
         return frame
 

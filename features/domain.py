@@ -27,14 +27,13 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from ltr.datasets.collection import LINK_SOURCE, LINK_TARGET, URL, Collection
+from features.base import FeatureExtractor, register
+from features.pagerank import link_indices, lookup_docs, pagerank
+from ltr.datasets.collection import URL, Collection
 from ltr.errors import ConfigError
 from ltr.schema import DOCID
 
-from features.base import FeatureExtractor, register
-from features.pagerank import link_indices, lookup_docs, pagerank
-
-__all__ = ["DomainPriors", "UrlFeatures", "UrlParts", "split_url", "site_of"]
+__all__ = ["DomainPriors", "UrlFeatures", "UrlParts", "site_of", "split_url"]
 
 
 class UrlParts(NamedTuple):
@@ -216,7 +215,7 @@ class UrlFeatures(FeatureExtractor):
     def __init__(self, *, private_suffixes: bool = True):
         self.private_suffixes = private_suffixes
 
-    def fit(self, collection: Collection) -> "UrlFeatures":
+    def fit(self, collection: Collection) -> UrlFeatures:
         _require_urls(collection, "URL")
         urls = collection.documents[URL].to_numpy(dtype=object)
         values = np.array([url_features(u, private_suffixes=self.private_suffixes) for u in urls],
@@ -264,7 +263,7 @@ class DomainPriors(FeatureExtractor):
     def __init__(self, *, private_suffixes: bool = True, damping: float = 0.85):
         self.private_suffixes, self.damping = private_suffixes, damping
 
-    def fit(self, collection: Collection) -> "DomainPriors":
+    def fit(self, collection: Collection) -> DomainPriors:
         _require_urls(collection, "domain prior")
         docids = collection.documents[DOCID].to_numpy()
         n = len(docids)

@@ -31,11 +31,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from features.base import FeatureExtractor, register
 from ltr.datasets.collection import LINK_SOURCE, LINK_TARGET, Collection
 from ltr.errors import ConfigError, DataError, LTRError
 from ltr.schema import DOCID
-
-from features.base import FeatureExtractor, register
 
 __all__ = ["PageRank", "PowerIterationFailedConvergence", "collection_pagerank", "link_matrix", "pagerank"]
 
@@ -177,7 +176,7 @@ def pagerank(sources, targets, n_nodes: int | None = None, damping: float = 0.85
     wt, dangling_idx = _transition(src, dst, n, w)
 
     # Step 2: power iteration from the uniform vector (networkx's default nstart).
-    x, n_iter, err = _power_iteration(wt, dangling_idx, p, u, damping, tol, int(max_iter))
+    x, _, err = _power_iteration(wt, dangling_idx, p, u, damping, tol, int(max_iter))
     if err < tol:
         return x
     raise PowerIterationFailedConvergence(
@@ -304,7 +303,7 @@ class PageRank(FeatureExtractor):
     def __init__(self, *, damping: float = 0.85, tol: float = 1e-10, max_iter: int = 1000):
         self.damping, self.tol, self.max_iter = damping, tol, max_iter
 
-    def fit(self, collection: Collection) -> "PageRank":
+    def fit(self, collection: Collection) -> PageRank:
         table = collection_pagerank(collection, damping=self.damping, tol=self.tol, max_iter=self.max_iter)
         n = len(table)
         with np.errstate(divide="ignore"):

@@ -20,12 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.base import FeatureExtractor, register
+from features.pagerank import lookup_docs
 from ltr.datasets.collection import TIMESTAMP, Collection
 from ltr.errors import ConfigError
 from ltr.schema import DOCID, QID, QUERY_TIME
-
-from features.base import FeatureExtractor, register
-from features.pagerank import lookup_docs
 
 __all__ = ["Recency", "future_mask"]
 
@@ -80,7 +79,7 @@ class Recency(FeatureExtractor):
     def __init__(self, *, half_life_days: float = 365.0, reference_time: str | None = None):
         self.half_life_days, self.reference_time = half_life_days, reference_time
 
-    def fit(self, collection: Collection) -> "Recency":
+    def fit(self, collection: Collection) -> Recency:
         h = self.half_life_days
         if isinstance(h, bool) or not isinstance(h, (int, float)) or not np.isfinite(h) or h <= 0:
             raise ConfigError(f"The 'half_life_days' parameter of Recency must be a float > 0. Got {h!r} instead.")

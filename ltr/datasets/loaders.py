@@ -829,6 +829,9 @@ def load_collection(name_or_path) -> Collection:
                               name=path.name)
         raise ConfigError(f"cannot tell which collection the folder {path} holds: expected one of "
                           f"{[m for m, _ in _DETECT] + ['docs.jsonl']}")
+    if os.sep in text or (os.altsep and os.altsep in text):
+        raise ConfigError(f"no such folder: {path}; give an existing folder or one of the collection names "
+                          f"{available_collections()}")
     spec = parse_spec(text, what="collection")
     loader, folder = select(_LOADERS, spec.name, what="collection")
     if folder is None:

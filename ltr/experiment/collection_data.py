@@ -13,7 +13,8 @@ Rules, each stated in the prepared data's notes so that a report says them:
   dropped (pairwise and listwise objectives learn nothing from them).
 - End-to-end figures use the full qrels of the test queries; a query that retrieved nothing scores 0.
 - The collection statistics of the features are learned from the documents only (``FeatureSet.fit``), never
-  from labels; each distinct (query, document) pair is featurised once.
+  from labels; each distinct (query, document) pair is featurised once, and the feature matrix is cached in
+  the run's folder (``features.cache``: keyed by collection, extractor parameters, pairs and code).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from ltr.datasets.ranking import RankingDataset
 from ltr.errors import ConfigError
 from ltr.experiment.data import FIRST_STAGE_SYSTEM, PreparedData, PreparedFold
 from ltr.naming import parse_spec
-from ltr.schema import DOCID, LABEL, QID, QUERY_TIME, SCORE
+from ltr.schema import DOCID, LABEL, QID, QUERY, QUERY_TIME, SCORE
 
 MAX_RECALL_DEPTH = 10_000
 
@@ -74,7 +75,11 @@ def _dataset(pairs: pd.DataFrame, features: pd.DataFrame, names: list[str], name
                           names, name=name)
 
 
-def prepare_collection(exp) -> PreparedData:
+def _query_columns(pairs: pd.DataFrame) -> list[str]:
+    return [c for c in (QUERY, QUERY_TIME) if c in pairs.columns]
+
+
+def prepare_collection(exp, cache_dir=None) -> PreparedData:
     from features import FeatureSet
     from features.recency import future_mask
     from ltr.datasets.loaders import load_collection
@@ -125,13 +130,17 @@ def prepare_collection(exp) -> PreparedData:
         test = build_candidates(run_k[run_k[QID].isin(split.test)], qrels, k=k, mode="eval", queries=queries)
         roles.append((split.name, train, valid, test, np.asarray(split.test)))
     # Step 3: features, once per distinct pair
-    feature_set = FeatureSet(list(data.features), normalize=data.normalize).fit(collection)
+    feature_set = FeatureSet(list(data.features), normalize=data.normalize)
     names = feature_set.feature_names_out()
     all_pairs = pd.concat([p for r in roles for p in r[1:4]], ignore_index=True)
-    all_pairs = all_pairs.drop_duplicates([QID, DOCID]).reset_index(drop=True)
-    if data.normalize is not None:  # per-query normalisation must see each evaluation list whole
+    all_pairs = all_pairs.drop_duplicates([QID, DOCID]).reset_index(drop=True)[[QID, DOCID, *_query_columns(all_pairs)]]
+    if data.normalize is not None:
         notes.append(f"Features are normalised per query ({data.normalize}).")
-    values = feature_set.transform(all_pairs)
+    if cache_dir is not None:
+        from features.cache import FeatureCache
+        values = FeatureCache(cache_dir).get_or_compute(collection, feature_set, all_pairs)
+    else:
+        values = feature_set.fit_transform(collection, all_pairs)
     values.index = pd.MultiIndex.from_arrays([all_pairs[QID], all_pairs[DOCID]])
     # Step 4: datasets per fold
     folds = []

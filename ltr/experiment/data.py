@@ -113,15 +113,17 @@ def check_collection_spec(data) -> None:
         get_extractor(spec)
 
 
-def prepare(exp) -> PreparedData:
-    """Folds for ``exp`` by its data kind; fingerprints of every dataset go into ``hashes``."""
+def prepare(exp, *, cache_dir=None) -> PreparedData:
+    """Folds for ``exp`` by its data kind; fingerprints of every dataset go into ``hashes``.
+
+    ``cache_dir`` keeps computed feature matrices (raw collections only) for a resumed run."""
     if exp.data.kind == "letor":
         prepared = prepare_letor(exp)
     elif exp.data.kind == "letor_files":
         prepared = prepare_letor_files(exp)
     else:
         from ltr.experiment.collection_data import prepare_collection
-        prepared = prepare_collection(exp)
+        prepared = prepare_collection(exp, cache_dir=cache_dir)
     for fold in prepared.folds:
         if fold.valid is None and exp.tuning.budget > 1:
             raise ConfigError(f"fold {fold.name!r} has no validation data, but tuning.budget = "

@@ -7,6 +7,7 @@ Layout of the output folder::
     qrels/<fold>.qrels                  test qrels of each fold (reports are rebuilt from these and the runs)
     tuning/<fold>/<system>.json         the search: every configuration and its validation score
     runs/<fold>/<system>-seed<k>.trec   TREC run of each cell
+    cache/                              feature matrices of raw collections (reused when a run resumes)
     cells/<fold>/<system>/seed<k>/      model/ (backend format + manifest), per_query.csv, curves.csv,
                                         importance.csv, cell.json (written last: the cell is finished)
     metrics.csv                         fold, objective, backend, seed, qid, metric, value
@@ -276,7 +277,7 @@ class Runner:
 
         self._check_out_dir()
         t0 = time.perf_counter()
-        data = prepare(self.exp)
+        data = prepare(self.exp, cache_dir=self.out / "cache")
         self.timings["prepare"] = time.perf_counter() - t0
         self.systems = list(self.exp.systems())
         fixed = sorted({s for f in data.folds for s in f.fixed_runs})

@@ -35,6 +35,8 @@ def read_bytes(path) -> bytes:
         raise ParseError("file not found", path=str(path)) from None
     except IsADirectoryError:
         raise ParseError("is a directory, expected a file", path=str(path)) from None
+    except OSError as err:
+        raise ParseError(f"cannot read the file: {err.strerror or err}", path=str(path)) from None
 
 
 class Lines(NamedTuple):

@@ -107,145 +107,150 @@ def scan_numpy(buf: np.ndarray) -> Scan:
                 fid, colon + 1, f_end, np.zeros(len(f_start)), np.zeros(len(f_start), dtype=bool), increasing)
 
 
-try:  # optional accelerator
-    import numba
-except ImportError:  # pragma: no cover - numba is an install requirement, but keep the reference path
-    numba = None
+_POW10 = np.array([10.0 ** k for k in range(23)])
 
-if numba is not None:
-    _POW10 = np.array([10.0 ** k for k in range(23)])
 
-    @numba.njit(cache=True, nogil=True)
-    def _is_ws(c):
-        return c == 32 or (9 <= c <= 13)
-
-    @numba.njit(cache=True, nogil=True)
-    def _scan_kernel(buf, pow10):  # pragma: no cover - compiled; checked against scan_numpy in tests
-        n = len(buf)
-        max_rows = 1
-        for i in range(n):
-            if buf[i] == 10:
-                max_rows += 1
-        max_tok = n // 2 + 1
-        row_lines = np.empty(max_rows, np.int64)
-        comment = np.empty(max_rows, np.int64)
-        line_end = np.empty(max_rows, np.int64)
-        lab_s = np.empty(max_rows, np.int64)
-        lab_e = np.empty(max_rows, np.int64)
-        has_qid = np.zeros(max_rows, np.bool_)
-        qid_s = np.zeros(max_rows, np.int64)
-        qid_e = np.zeros(max_rows, np.int64)
-        n_feat = np.zeros(max_rows, np.int64)
-        fid = np.empty(max_tok, np.int64)
-        val_s = np.empty(max_tok, np.int64)
-        val_e = np.empty(max_tok, np.int64)
-        values = np.empty(max_tok, np.float64)
-        parsed = np.zeros(max_tok, np.bool_)
-        bad = False
-        increasing = True
-        rows = 0
-        nf = 0
-        line = 0
-        i = 0
-        while i < n:
-            end = i
-            while end < n and buf[end] != 10:
-                end += 1
-            j = i
-            tok = 0
-            hash_at = -1
-            prev_id = 0
+def _scan_kernel(buf, pow10):  # pragma: no cover - runs compiled; checked against scan_numpy in tests
+    """The scan as one loop over the bytes, for numba (see :func:`numba_scan`)."""
+    n = len(buf)
+    max_rows = 1
+    for i in range(n):
+        if buf[i] == 10:
+            max_rows += 1
+    max_tok = n // 2 + 1
+    row_lines = np.empty(max_rows, np.int64)
+    comment = np.empty(max_rows, np.int64)
+    line_end = np.empty(max_rows, np.int64)
+    lab_s = np.empty(max_rows, np.int64)
+    lab_e = np.empty(max_rows, np.int64)
+    has_qid = np.zeros(max_rows, np.bool_)
+    qid_s = np.zeros(max_rows, np.int64)
+    qid_e = np.zeros(max_rows, np.int64)
+    n_feat = np.zeros(max_rows, np.int64)
+    fid = np.empty(max_tok, np.int64)
+    val_s = np.empty(max_tok, np.int64)
+    val_e = np.empty(max_tok, np.int64)
+    values = np.empty(max_tok, np.float64)
+    parsed = np.zeros(max_tok, np.bool_)
+    bad = False
+    increasing = True
+    rows = 0
+    nf = 0
+    line = 0
+    i = 0
+    while i < n:
+        end = i
+        while end < n and buf[end] != 10:
+            end += 1
+        j = i
+        tok = 0
+        hash_at = -1
+        prev_id = 0
+        while j < end:
+            c = buf[j]
+            if c == 35:
+                hash_at = j
+                break
+            if (c == 32 or 9 <= c <= 13):
+                j += 1
+                continue
+            s = j
+            printable = True
+            colon = -1
             while j < end:
                 c = buf[j]
-                if c == 35:
-                    hash_at = j
+                if c == 35 or (c == 32 or 9 <= c <= 13):
                     break
-                if _is_ws(c):
-                    j += 1
-                    continue
-                s = j
-                printable = True
-                colon = -1
-                while j < end:
-                    c = buf[j]
-                    if c == 35 or _is_ws(c):
+                if c < 33 or c > 126:
+                    printable = False
+                if c == 58 and colon < 0:
+                    colon = j
+                j += 1
+            e = j
+            if tok == 0:
+                lab_s[rows] = s
+                lab_e[rows] = e
+                if not printable:
+                    bad = True
+            elif (tok == 1 and e - s >= 4 and buf[s] == 113 and buf[s + 1] == 105 and buf[s + 2] == 100
+                  and buf[s + 3] == 58):
+                has_qid[rows] = True
+                qid_s[rows] = s + 4
+                qid_e[rows] = e
+            else:
+                if not printable or colon < 0 or colon == s or colon - s > 9:
+                    bad = True
+                    colon = s if colon < 0 else colon
+                ident = 0
+                for p in range(s, colon):
+                    d = buf[p] - 48
+                    if d < 0 or d > 9:
+                        bad = True
+                    ident = ident * 10 + d
+                if ident <= prev_id:
+                    increasing = False
+                prev_id = ident
+                fid[nf] = ident
+                val_s[nf] = colon + 1
+                val_e[nf] = e
+                # Clinger's fast path for [-]digits[.digits] with at most 15 digits
+                p = colon + 1
+                neg = False
+                if p < e and buf[p] == 45:
+                    neg = True
+                    p += 1
+                m = 0.0
+                nd = 0
+                frac = 0
+                dots = 0
+                ok = p < e
+                while p < e:
+                    c = buf[p]
+                    if 48 <= c <= 57:
+                        m = m * 10.0 + (c - 48)
+                        nd += 1
+                        if dots:
+                            frac += 1
+                    elif c == 46 and dots == 0:
+                        dots = 1
+                    else:
+                        ok = False
                         break
-                    if c < 33 or c > 126:
-                        printable = False
-                    if c == 58 and colon < 0:
-                        colon = j
-                    j += 1
-                e = j
-                if tok == 0:
-                    lab_s[rows] = s
-                    lab_e[rows] = e
-                    if not printable:
-                        bad = True
-                elif (tok == 1 and e - s >= 4 and buf[s] == 113 and buf[s + 1] == 105 and buf[s + 2] == 100
-                      and buf[s + 3] == 58):
-                    has_qid[rows] = True
-                    qid_s[rows] = s + 4
-                    qid_e[rows] = e
-                else:
-                    if not printable or colon < 0 or colon == s or colon - s > 9:
-                        bad = True
-                        colon = s if colon < 0 else colon
-                    ident = 0
-                    for p in range(s, colon):
-                        d = buf[p] - 48
-                        if d < 0 or d > 9:
-                            bad = True
-                        ident = ident * 10 + d
-                    if ident <= prev_id:
-                        increasing = False
-                    prev_id = ident
-                    fid[nf] = ident
-                    val_s[nf] = colon + 1
-                    val_e[nf] = e
-                    # Clinger's fast path for [-]digits[.digits] with at most 15 digits
-                    p = colon + 1
-                    neg = False
-                    if p < e and buf[p] == 45:
-                        neg = True
-                        p += 1
-                    m = 0.0
-                    nd = 0
-                    frac = 0
-                    dots = 0
-                    ok = p < e
-                    while p < e:
-                        c = buf[p]
-                        if 48 <= c <= 57:
-                            m = m * 10.0 + (c - 48)
-                            nd += 1
-                            if dots:
-                                frac += 1
-                        elif c == 46 and dots == 0:
-                            dots = 1
-                        else:
-                            ok = False
-                            break
-                        p += 1
-                    if ok and 1 <= nd <= 15:
-                        v = m / pow10[frac]
-                        values[nf] = -v if neg else v
-                        parsed[nf] = True
-                    nf += 1
-                    n_feat[rows] += 1
-                tok += 1
-            if tok > 0:
-                row_lines[rows] = line
-                comment[rows] = hash_at
-                line_end[rows] = end
-                rows += 1
-            i = end + 1
-            line += 1
-        return (bad, row_lines[:rows], comment[:rows], line_end[:rows], lab_s[:rows], lab_e[:rows],
-                has_qid[:rows], qid_s[:rows], qid_e[:rows], n_feat[:rows], fid[:nf], val_s[:nf], val_e[:nf],
-                values[:nf], parsed[:nf], increasing)
+                    p += 1
+                if ok and 1 <= nd <= 15:
+                    v = m / pow10[frac]
+                    values[nf] = -v if neg else v
+                    parsed[nf] = True
+                nf += 1
+                n_feat[rows] += 1
+            tok += 1
+        if tok > 0:
+            row_lines[rows] = line
+            comment[rows] = hash_at
+            line_end[rows] = end
+            rows += 1
+        i = end + 1
+        line += 1
+    return (bad, row_lines[:rows], comment[:rows], line_end[:rows], lab_s[:rows], lab_e[:rows],
+            has_qid[:rows], qid_s[:rows], qid_e[:rows], n_feat[:rows], fid[:nf], val_s[:nf], val_e[:nf],
+            values[:nf], parsed[:nf], increasing)
 
-    def scan_numba(buf: np.ndarray) -> Scan:
-        """One compiled pass over the bytes (same result as :func:`scan_numpy`, plus parsed decimals)."""
-        return Scan(*_scan_kernel(buf, _POW10))
-else:  # pragma: no cover
-    scan_numba = None
+
+_COMPILED: dict = {}
+
+
+def numba_scan():
+    """The compiled scan (same result as :func:`scan_numpy`, plus parsed decimals), or None without numba.
+
+    numba is imported and the kernel compiled on first use (then cached on disk), so importing ltr.io
+    stays cheap.
+    """
+    if "scan" not in _COMPILED:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is an install requirement
+            _COMPILED["scan"] = None
+        else:
+            kernel = numba.njit(cache=True, nogil=True)(_scan_kernel)
+            _COMPILED["scan"] = lambda buf: Scan(*kernel(buf, _POW10))
+    return _COMPILED["scan"]

@@ -103,7 +103,8 @@ def _check_line(line: bytes, lineno: int, path: str, *, expect_qid: bool | None,
         if not B.is_number_token(value):
             fail(f"expected a number after '{fid}:', got {B.show(value)}")
         if not allow_nonfinite:
-            v = np.float32(float(value)) if abs(float(value)) <= 3.5e38 else np.float32(np.inf)
+            with np.errstate(over="ignore"):
+                v = np.array([float(value)]).astype(FEATURE_DTYPE)[0]     # as the fast path casts
             if not np.isfinite(v):
                 what = "overflows float32" if np.isfinite(float(value)) else "is not finite"
                 fail(f"feature {fid} value {B.show(value)} {what}; pass allow_nonfinite=True to keep "
@@ -139,7 +140,8 @@ def _parse_block(block: bytes, first_line: int, path: str, *, expect_qid, n_feat
 
     # Step 1: token spans of the rows (compiled when numba is there, numpy otherwise).
     buf = np.frombuffer(block, dtype=np.uint8)
-    scan = (S.scan_numba if _USE_NUMBA and S.scan_numba is not None else S.scan_numpy)(buf)
+    fast = S.numba_scan() if _USE_NUMBA else None
+    scan = (fast or S.scan_numpy)(buf)
     if scan.bad:
         explain()
 
@@ -306,6 +308,8 @@ def read_letor(path, *, query_file=None, n_features: int | None = None, feature_
     GroupError
         A query split into non-contiguous blocks of lines, or ``.query`` sizes that do not sum to the
         rows or disagree with the qids.
+    SchemaError
+        ``n_features`` that is not a non-negative integer or disagrees with ``feature_names``.
 
     Examples
     --------

@@ -23,7 +23,6 @@ import re
 
 import numpy as np
 import pandas as pd
-from numpy.dtypes import StringDType
 
 from ltr.errors import ConfigError, DataError, LabelError, ParseError
 from ltr.io import _bytes as B
@@ -93,56 +92,67 @@ def _scan_numpy(buf: np.ndarray, k: int, number: int):
     return len(num_s), True, odd, num_s, num_e, B.has_bad_number_bytes(buf, num_s, num_e)
 
 
-try:  # optional accelerator; the numpy version above is the reference
-    import numba
-
-    @numba.njit(cache=True, nogil=True)
-    def _scan_kernel(buf, k, number):  # pragma: no cover - compiled; checked against numpy in tests
-        n = len(buf)
-        max_rows = 1
-        for i in range(n):
-            if buf[i] == 10:
-                max_rows += 1
-        num_s = np.empty(max_rows, np.int64)
-        num_e = np.empty(max_rows, np.int64)
-        rows = 0
-        ok = True
-        odd = False
-        bad_num = False
-        i = 0
-        while i < n:
-            count = 0
-            in_tok = False
-            while i < n and buf[i] != 10:
-                c = buf[i]
-                if c == 32 or 9 <= c <= 13:
-                    if in_tok and count == number + 1:
-                        num_e[rows] = i
-                    in_tok = False
-                    if c == 11 or c == 12 or (c == 13 and (i + 1 >= n or buf[i + 1] != 10)):
-                        odd = True
-                else:
-                    if c == 0:
-                        odd = True
-                    if not in_tok:
-                        count += 1
-                        in_tok = True
-                        if count == number + 1:
-                            num_s[rows] = i
-                    if count == number + 1 and (c < 33 or c > 126):
-                        bad_num = True
-                i += 1
-            if in_tok and count == number + 1:
-                num_e[rows] = i
-            if count == k:
-                rows += 1
-            elif count != 0:
-                ok = False
-                return 0, False, odd, num_s[:0], num_e[:0], False
+def _scan_kernel(buf, k, number):  # pragma: no cover - runs compiled; checked against numpy in tests
+    """:func:`_scan_numpy` as one loop over the bytes, for numba (see :func:`_numba_scan`)."""
+    n = len(buf)
+    max_rows = 1
+    for i in range(n):
+        if buf[i] == 10:
+            max_rows += 1
+    num_s = np.empty(max_rows, np.int64)
+    num_e = np.empty(max_rows, np.int64)
+    rows = 0
+    ok = True
+    odd = False
+    bad_num = False
+    i = 0
+    while i < n:
+        count = 0
+        in_tok = False
+        while i < n and buf[i] != 10:
+            c = buf[i]
+            if c == 32 or 9 <= c <= 13:
+                if in_tok and count == number + 1:
+                    num_e[rows] = i
+                in_tok = False
+                if c == 11 or c == 12 or (c == 13 and (i + 1 >= n or buf[i + 1] != 10)):
+                    odd = True
+            else:
+                if c == 0:
+                    odd = True
+                if not in_tok:
+                    count += 1
+                    in_tok = True
+                    if count == number + 1:
+                        num_s[rows] = i
+                if count == number + 1 and (c < 33 or c > 126):
+                    bad_num = True
             i += 1
-        return rows, ok, odd, num_s[:rows], num_e[:rows], bad_num
-except ImportError:  # pragma: no cover
-    _scan_kernel = None
+        if in_tok and count == number + 1:
+            num_e[rows] = i
+        if count == k:
+            rows += 1
+        elif count != 0:
+            ok = False
+            return 0, False, odd, num_s[:0], num_e[:0], False
+        i += 1
+    return rows, ok, odd, num_s[:rows], num_e[:rows], bad_num
+
+
+_COMPILED: dict = {}
+
+
+def _numba_scan():
+    """The compiled :func:`_scan_kernel`, or None without numba (compiled on first use, cached on disk)."""
+    if "scan" not in _COMPILED:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is an install requirement
+            _COMPILED["scan"] = None
+        else:
+            _COMPILED["scan"] = numba.njit(cache=True, nogil=True)(_scan_kernel)
+    return _COMPILED["scan"]
+
 
 _USE_FAST = True       # tests switch it off to check the reference path (numpy scan, bytes.split)
 
@@ -161,7 +171,7 @@ def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite
 
     # Step 1: every non-blank line has exactly k fields; where the numeric field is.
     buf = np.frombuffer(raw, dtype=np.uint8)
-    scan = _scan_kernel if _USE_FAST and _scan_kernel is not None else _scan_numpy
+    scan = (_numba_scan() if _USE_FAST else None) or _scan_numpy
     n_rows, ok, odd, num_s, num_e, bad_num = scan(buf, k, number)
     if not ok or bad_num:
         explain()
@@ -304,16 +314,6 @@ def _numbers(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
                         f"{frame[column].dtype}") from None
 
 
-def _join_columns(*parts) -> str:
-    """Concatenate columns (arrays) and constant strings row-wise, vectorised; return the file text."""
-    if not len(parts[0]):
-        return ""
-    acc = np.asarray(parts[0], dtype=StringDType())
-    for part in parts[1:]:
-        acc = np.strings.add(acc, part if isinstance(part, str) else np.asarray(part, dtype=StringDType()))
-    return "".join(acc.tolist())
-
-
 def write_qrels(qrels: pd.DataFrame, path, *, round_labels: bool = False) -> None:
     """Write a qrels frame as ``qid 0 docid rel`` lines, in frame order (atomically).
 
@@ -349,7 +349,8 @@ def write_qrels(qrels: pd.DataFrame, path, *, round_labels: bool = False) -> Non
                              f"relevance. Round them yourself or pass round_labels=True (rounds half up)")
         labels = np.floor(labels + 0.5)
     _check_duplicates(qids, docids, None, "write_qrels", "qrels")
-    text = _join_columns(qids, " 0 ", docids, " ", labels.astype(np.int64).astype(str), "\n")
+    text = "".join([f"{q} 0 {d} {r}\n" for q, d, r in zip(qids.tolist(), docids.tolist(),
+                                                        labels.astype(np.int64).tolist())])
     with atomic_write(path) as handle:
         handle.write(text)
 
@@ -383,8 +384,8 @@ def write_run(run: pd.DataFrame, path, *, tag: str = "ltr") -> None:
         raise DataError(f"score of (qid {qids[row]!r}, docid {docids[row]!r}) is NaN; a run needs a score "
                         f"for every document")
     _check_duplicates(qids, docids, None, "write_run", "run")
-    # Step 1: order: queries as first seen, then score descending, then docid descending (byte order of
-    # UTF-8 = code point order = Python's str order, which sorts the distinct docids once)
+    # Order: queries as first seen, then score descending, then docid descending (the byte order of UTF-8
+    # is the code point order, i.e. Python's str order, so sorting the distinct docids once gives it)
     qcode = pd.factorize(qids)[0]
     dcode, duniq = pd.factorize(docids)
     drank = np.empty(len(duniq), dtype=np.int64)
@@ -394,8 +395,8 @@ def write_run(run: pd.DataFrame, path, *, tag: str = "ltr") -> None:
     starts = np.flatnonzero(np.r_[True, q_sorted[1:] != q_sorted[:-1]])
     sizes = np.diff(np.r_[starts, len(order)])
     ranks = np.arange(len(order)) - np.repeat(starts, sizes) + 1
-    # repr() prints the shortest text that reads back to the same double
-    text = _join_columns(qids[order], " Q0 ", docids[order], " ", ranks.astype(str), " ",
-                         list(map(repr, scores[order].tolist())), f" {tag}\n")
+    # {s!r}: repr() prints the shortest text that reads back to the same double
+    text = "".join([f"{q} Q0 {d} {r} {s!r} {tag}\n" for q, d, r, s in zip(
+        qids[order].tolist(), docids[order].tolist(), ranks.tolist(), scores[order].tolist())])
     with atomic_write(path) as handle:
         handle.write(text)

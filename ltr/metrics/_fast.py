@@ -129,9 +129,10 @@ if AVAILABLE:
 
     @_jit
     def _better(a, b, key, off, data):
-        """Row a ranks above row b: smaller key (higher float32 score), then larger docid (strcmp)."""
+        """Row a ranks above row b: higher float32 score (key), then larger docid (strcmp), as trec_eval's
+        comp_sim_docno. Float comparison makes -0.0 tie with 0.0, as in C."""
         if key[a] != key[b]:
-            return key[a] < key[b]
+            return key[a] > key[b]
         return _cmp(off, data, a, off, data, b) > 0
 
     @_jit
@@ -165,7 +166,7 @@ if AVAILABLE:
         if src is not idx:
             idx[:] = src
 
-    @_jit
+    @numba.njit(cache=True, nogil=True, parallel=True)
     def rank_queries(run_offsets, run_rows, key, doff, ddata,
                      qrels_offsets, qrels_rows, qoff, qdata, qlabels, depth):
         """Rank each query's run rows and look up their labels.
@@ -174,6 +175,7 @@ if AVAILABLE:
         the top ``depth`` (all if depth <= 0) rows per query in rank order; pool_labels holds each query's
         judged labels (>= 0), its first ``depth`` entries (all if depth <= 0) in descending order.
         status 1: duplicate docid in the run (bad_row = run row); 2: in the qrels (bad_row = qrels row).
+        Queries are independent and run in parallel (numba prange), each writing its own slices.
         """
         nq = len(run_offsets) - 1
         n_ret = np.zeros(nq, dtype=np.int64)
@@ -192,7 +194,9 @@ if AVAILABLE:
                     cnt += 1
             pool_off[q + 1] = pool_off[q] + cnt
         pool = np.empty(pool_off[nq], dtype=np.float64)
-        for q in range(nq):
+        status = np.zeros(nq, dtype=np.int64)
+        bad = np.full(nq, -1, dtype=np.int64)
+        for q in numba.prange(nq):
             # Step 1: hash table of the query's qrels docids (open addressing, linear probing)
             m = qrels_offsets[q + 1] - qrels_offsets[q]
             cap = 1
@@ -205,9 +209,15 @@ if AVAILABLE:
                 s = np.int64(_hash(qoff, qdata, r) & mask)
                 while table[s] >= 0:
                     if _cmp(qoff, qdata, table[s], qoff, qdata, r) == 0:
-                        return out_off, labels, judged, n_ret, pool, 2, r
+                        status[q] = 2
+                        bad[q] = r
+                        break
                     s = (s + 1) & (cap - 1)
+                if status[q] != 0:
+                    break
                 table[s] = r
+            if status[q] != 0:
+                continue
             # Step 2: the query's pool, top `depth` first in descending order
             p0 = pool_off[q]
             k = 0
@@ -237,9 +247,15 @@ if AVAILABLE:
                 s = np.int64(_hash(doff, ddata, r) & np.uint64(cap2 - 1))
                 while seen[s] >= 0:
                     if _cmp(doff, ddata, seen[s], doff, ddata, r) == 0:
-                        return out_off, labels, judged, n_ret, pool, 1, r
+                        status[q] = 1
+                        bad[q] = r
+                        break
                     s = (s + 1) & (cap2 - 1)
+                if status[q] != 0:
+                    break
                 seen[s] = r
+            if status[q] != 0:
+                continue
             # Step 4: ranking (top `depth` by insertion, or a full merge sort)
             n_out = out_off[q + 1] - out_off[q]
             if n_out == r1 - r0:
@@ -276,4 +292,7 @@ if AVAILABLE:
                     s = (s + 1) & (cap - 1)
                 labels[o + t] = lab
                 judged[o + t] = jud
+        for q in range(nq):
+            if status[q] != 0:
+                return out_off, labels, judged, n_ret, pool, status[q], bad[q]
         return out_off, labels, judged, n_ret, pool, 0, -1

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ltr.errors import ConfigError, DataError, LabelError
 from ltr.metrics import _fast
-from ltr.metrics.base import Metric, Ranking, _descending_key, _float32_scores, order_within_queries, parse_metric
+from ltr.metrics.base import Metric, Ranking, _float32_scores, order_within_queries, parse_metric
 from ltr.naming import select
 from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
 
@@ -253,7 +253,7 @@ def _evaluate_fast(qrels, run, scores, labels_q, zero, depth):
     qrels_map = np.array([position.get(q, -1) for q in qrels_uniques], dtype=np.int64)
     run_offsets, run_rows = _fast.group_rows(run_map[run_q], len(eval_qids))
     qrels_offsets, qrels_rows = _fast.group_rows(qrels_map[qrels_q], len(eval_qids))
-    key = _descending_key(_float32_scores(scores))
+    key = _float32_scores(scores)
     out = _fast.rank_queries(run_offsets, run_rows, key, doff, ddata, qrels_offsets, qrels_rows, qoff, qdata,
                              labels_q, depth)
     offsets, labels, judged, n_ret, pool, status, _ = out

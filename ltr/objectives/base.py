@@ -140,6 +140,15 @@ def boolean(value, key, owner):
     return bool(value)
 
 
+def choice(*options):
+    """Validator accepting one of ``options`` (the message lists them)."""
+    def validate(value, key, owner):
+        if value not in options:
+            raise _bad(owner, key, f"one of {list(options)}", value)
+        return value
+    return validate
+
+
 def optional_float(value, key, owner):
     return None if value is None else finite_float(value, key, owner)
 
@@ -221,6 +230,8 @@ def grad_inputs(labels, scores, group_sizes) -> tuple[np.ndarray, np.ndarray, np
     if s.shape[:1] != y.shape:
         raise DataError(f"scores have {s.shape[0] if s.ndim else 0} rows but labels have {len(y)}")
     sizes = as_group_sizes(group_sizes, len(y))
+    if not np.isfinite(y).all():        # O(n), negligible next to the pairs; NaN would break the label sort
+        refuse_nonfinite(y, sizes, "grad_hess")
     return y, s, sizes, offsets_of(sizes)
 
 

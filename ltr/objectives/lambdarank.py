@@ -7,8 +7,8 @@ import numpy as np
 from ltr.errors import ConfigError, GroupError, LabelError
 from ltr.objectives._kernels import lambdarank_grad_hess
 from ltr.objectives.base import (
-    Objective, apply_weights, boolean, check_grades, grad_inputs, optional_float, positive_float, positive_int,
-    quantize, quantize_edges, register, where,
+    Objective, apply_weights, boolean, check_grades, choice, grad_inputs, optional_float, positive_float,
+    positive_int, quantize, quantize_edges, register, where,
 )
 
 __all__ = ["LambdaRank", "LambdaRankMAP", "LambdaRankRef", "default_label_gain"]
@@ -24,6 +24,28 @@ _XGB_MAX_EXP_GRADE = 31
 def default_label_gain() -> tuple[float, ...]:
     """LightGBM's default gain table, ``2^i - 1`` for grades 0..30."""
     return _LGB_DEFAULT_GAIN
+
+
+#: Parameters of XGBoost's pair construction, shared by lambdarank and lambdarank_map.
+_PAIR_SPEC = {"pair_method": ("topk", choice("topk", "mean")), "pairs_per_sample": (1, positive_int)}
+
+
+def _check_pair_method(obj: Objective, default_truncation: int) -> None:
+    p = obj.params
+    if p["pair_method"] == "mean" and p["truncation_level"] != default_truncation:
+        raise ConfigError(f"objective {obj!r}: truncation_level applies to pair_method='topk' only; "
+                          f"pair_method='mean' samples pairs_per_sample pairs per document over the whole list. "
+                          f"Drop truncation_level or use pair_method='topk'.")
+    if p["pair_method"] == "topk" and p["pairs_per_sample"] != 1:
+        raise ConfigError(f"objective {obj!r}: pairs_per_sample applies to pair_method='mean' only; with 'topk' "
+                          f"the pairs are those with a document in the top truncation_level.")
+
+
+def _xgb_pair_params(obj: Objective) -> dict:
+    p = obj.params
+    if p["pair_method"] == "mean":
+        return {"lambdarank_pair_method": "mean", "lambdarank_num_pair_per_sample": p["pairs_per_sample"]}
+    return {"lambdarank_pair_method": "topk", "lambdarank_num_pair_per_sample": p["truncation_level"]}
 
 
 def _label_gain(value, key, owner):
@@ -138,6 +160,12 @@ class LambdaRank(_LambdaParams):
     quantize : tuple of float or None, default=None
         Thresholds turning real labels into grades (grade = number of thresholds <= label). Without it,
         non-integer labels are refused, never cast.
+    pair_method : {"topk", "mean"}, default="topk"
+        XGBoost's ``lambdarank_pair_method``. ``"topk"`` is LightGBM's truncation (all pairs with a
+        document in the top ``truncation_level``); ``"mean"`` (XGBoost only) samples ``pairs_per_sample``
+        pairs per document over the whole list, and with ``norm`` divides by that number.
+    pairs_per_sample : int, default=1
+        ``lambdarank_num_pair_per_sample`` for ``pair_method="mean"``.
 
     Notes
     -----
@@ -157,6 +185,10 @@ class LambdaRank(_LambdaParams):
     name = "lambdarank"
     backends = ("lightgbm", "xgboost")
     native = {"lightgbm": "lambdarank", "xgboost": "rank:ndcg"}
+    _spec = {**_LambdaParams._spec, **_PAIR_SPEC}
+
+    def _validate(self):
+        _check_pair_method(self, 30)
 
     def _linear_gain(self) -> bool:
         gain = self.params["label_gain"]
@@ -164,6 +196,9 @@ class LambdaRank(_LambdaParams):
 
     def _unsupported(self, backend):
         out = []
+        if backend == "lightgbm" and self.params["pair_method"] == "mean":
+            out.append("pair_method='mean': LightGBM's lambdarank has no pair sampling (it is XGBoost's); use "
+                       "backend='xgboost' or pair_method='topk'")
         if backend == "xgboost":
             if self.params["sigmoid"] != 1.0:
                 out.append(f"sigmoid={self.params['sigmoid']!r}: XGBoost's rank:ndcg has no sigmoid scale; "
@@ -188,10 +223,19 @@ class LambdaRank(_LambdaParams):
             if p["label_gain"] is not None:
                 out["label_gain"] = list(p["label_gain"])
             return out
-        return {"objective": "rank:ndcg", "lambdarank_pair_method": "topk",
-                "lambdarank_num_pair_per_sample": p["truncation_level"],
+        return {"objective": "rank:ndcg", **_xgb_pair_params(self),
                 "lambdarank_normalization": p["norm"], "lambdarank_score_normalization": p["norm"],
                 "lambdarank_unbiased": False, "ndcg_exp_gain": p["label_gain"] is None}
+
+    def grad_hess(self, labels, scores, group_sizes, weights=None, *, use_numba=True):
+        """LightGBM's LambdaRank gradient and hessian at ``scores`` (see :class:`LambdaRankRef`).
+
+        Not available for ``pair_method='mean'``, whose pairs XGBoost samples with its own generator.
+        """
+        if self.params["pair_method"] == "mean":
+            raise NotImplementedError(f"objective {self!r} samples pairs with XGBoost's random generator; ltr "
+                                      f"has no reference gradient for it (pair_method='topk' has one)")
+        return super().grad_hess(labels, scores, group_sizes, weights, use_numba=use_numba)
 
     def _notes(self, backend):
         if backend == "lightgbm":
@@ -270,6 +314,8 @@ class LambdaRankMAP(Objective):
         ``lambdarank_normalization`` and ``lambdarank_score_normalization``.
     threshold : float or None, default=None
         Binarise graded or real labels: relevant = label >= threshold.
+    pair_method, pairs_per_sample
+        As for :class:`LambdaRank`.
 
     References
     ----------
@@ -282,7 +328,10 @@ class LambdaRankMAP(Objective):
     label_kinds = frozenset({"binary"})
     native = {"xgboost": "rank:map"}
     _spec = {"truncation_level": (32, positive_int), "norm": (True, boolean),
-             "threshold": (None, _binary_threshold)}
+             "threshold": (None, _binary_threshold), **_PAIR_SPEC}
+
+    def _validate(self):
+        _check_pair_method(self, 32)
 
     def transform_labels(self, labels, *, backend: str) -> np.ndarray:
         y = np.asarray(labels, dtype=np.float64)
@@ -299,7 +348,6 @@ class LambdaRankMAP(Objective):
 
     def _native_params(self, backend, *, labels, group_sizes):
         p = self.params
-        return {"objective": "rank:map", "lambdarank_pair_method": "topk",
-                "lambdarank_num_pair_per_sample": p["truncation_level"],
+        return {"objective": "rank:map", **_xgb_pair_params(self),
                 "lambdarank_normalization": p["norm"], "lambdarank_score_normalization": p["norm"],
                 "lambdarank_unbiased": False}

@@ -94,6 +94,8 @@ def test_load_collection_by_name_and_folder(monkeypatch):
     assert {"cacm", "cranfield", "vaswani", "synthetic-web"} <= set(available_collections())
     with pytest.raises(UnknownNameError, match=r"Unknown collection 'cacn'. Choose from \[.*\]\. Did you mean 'cacm'"):
         load_collection("cacn")
+    with pytest.raises(ConfigError, match="no such folder: .*nope; give an existing folder or one of"):
+        load_collection(str(shared / "nope"))
     monkeypatch.setenv("LTR_DATA", str(shared / "nope"))
     with pytest.raises(ConfigError, match="LTR_DATA=.* is not a directory"):
         load_collection("cacm")

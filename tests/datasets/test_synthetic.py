@@ -10,7 +10,11 @@ from scipy.stats import spearmanr
 from features.domain import split_url
 from features.pagerank import collection_pagerank
 from features.recency import future_mask
-from ltr.datasets.synthetic import generate_synthetic_web, make_synthetic_web, utility_factors
+from ltr.datasets.synthetic import (
+    generate_synthetic_web,
+    make_synthetic_web,
+    utility_factors,
+)
 from ltr.errors import ConfigError
 
 

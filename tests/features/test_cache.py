@@ -139,3 +139,19 @@ def test_misaligned_compute_is_refused(tmp_path, tiny_collection, tiny_pairs):
     with pytest.raises(ConfigError, match="not aligned on the pairs' index"):
         cache.get_or_compute(tiny_collection, BM25(), pairs,
                              lambda: BM25().fit_transform(tiny_collection, pairs).reset_index(drop=True))
+
+
+def test_global_normalisation_statistics_are_in_the_key(tmp_path, tiny_collection, tiny_pairs):
+    """Oracle: FeatureSet.transform with statistics learned on different training pairs."""
+    cache = FeatureCache(tmp_path)
+    unfitted = FeatureSet([BM25()], normalize="zscore", scope="global")
+    with pytest.raises(ConfigError, match="fit it with fit\\(collection, train_pairs\\) before caching"):
+        cache.get_or_compute(tiny_collection, unfitted, tiny_pairs)
+    a = FeatureSet([BM25()], normalize="zscore", scope="global").fit(tiny_collection, tiny_pairs.iloc[:9])
+    b = FeatureSet([BM25()], normalize="zscore", scope="global").fit(tiny_collection, tiny_pairs.iloc[9:])
+    got_a = cache.get_or_compute(tiny_collection, a, tiny_pairs)
+    got_b = cache.get_or_compute(tiny_collection, b, tiny_pairs)
+    assert cache.misses == 2
+    pd.testing.assert_frame_equal(got_a, a.transform(tiny_pairs))
+    pd.testing.assert_frame_equal(got_b, b.transform(tiny_pairs))
+    assert not got_a.equals(got_b)

@@ -69,7 +69,7 @@ def test_private_suffix_switch():
 
 def test_no_network(monkeypatch):
     """Rule: the PSL comes from the bundled snapshot; a fresh extractor never opens a socket."""
-    import features.domain as domain
+    from features import domain
 
     def refuse(*args, **kwargs):
         raise AssertionError("features.domain tried to open a network connection")

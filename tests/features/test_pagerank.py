@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from features.base import check_extractor, get_extractor
-from features.pagerank import PageRank, PowerIterationFailedConvergence, link_matrix, pagerank
+from features.pagerank import (
+    PageRank,
+    PowerIterationFailedConvergence,
+    link_matrix,
+    pagerank,
+)
 from ltr.datasets.collection import Collection
 from ltr.errors import ConfigError, DataError, LTRError
 
@@ -188,3 +193,18 @@ def test_unknown_docid_is_refused(tiny_collection):
     fitted = PageRank().fit(tiny_collection)
     with pytest.raises(DataError, match=r"PageRank.transform: 1 docids of the pairs are not in the collection.*'zz'"):
         fitted.transform(pd.DataFrame({"qid": ["q1", "q1"], "docid": ["d1", "zz"]}))
+
+
+def test_cacm_citation_graph_equals_networkx():
+    """Oracle: networkx.pagerank on the CACM citation graph (../shared/data/cacm, links oriented by the loader)."""
+    from ltr.datasets import load_cacm
+    from tests.conftest import shared_path
+
+    c = load_cacm(shared_path("cacm"))
+    table = PageRank(tol=1e-15).fit(c).table_  # the default 1e-10 is L1-close, not to 1e-14 per node
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(c.docids)
+    g.add_edges_from(c.links.itertuples(index=False, name=None))
+    ref = nx.pagerank(g, tol=1e-16, max_iter=10_000)
+    np.testing.assert_allclose(table["pagerank"].to_numpy(), [ref[d] for d in table.index], rtol=0, atol=1e-14)
+    assert table["in_degree"].sum() == table["out_degree"].sum() == len(c.links)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,6 @@ from features.recency import Recency, future_mask
 from ltr.datasets.collection import Collection
 from ltr.errors import ConfigError, DataError
 
-
 DOC_TIMES = {"d1": "2020-01-01", "d2": "2021-06-15", "d3": None, "d4": "2023-03-01", "d5": "2019-12-31",
              "d6": "2022-02-02"}  # the tiny collection's timestamps
 
@@ -22,8 +21,8 @@ def _age_by_hand(doc_ts: str | None, query_ts: str) -> float:
     """Oracle: the standard library's datetime arithmetic."""
     if doc_ts is None:
         return float("nan")
-    d = datetime.fromisoformat(doc_ts).replace(tzinfo=timezone.utc)
-    q = datetime.fromisoformat(query_ts).replace(tzinfo=timezone.utc)
+    d = datetime.fromisoformat(doc_ts).replace(tzinfo=UTC)
+    q = datetime.fromisoformat(query_ts).replace(tzinfo=UTC)
     return (q - d).total_seconds() / 86400.0
 
 

@@ -45,8 +45,19 @@ LETOR_TEXT = st.lists(st.lists(LETOR_TOKENS, max_size=6).map(_line), max_size=8)
 TREC_TEXT = st.lists(st.lists(TREC_TOKENS, max_size=7).map(_line), max_size=8).map("\n".join)
 
 
+_BASE: list[Path] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fuzz_dir(tmp_path_factory):
+    """One folder under pytest's temporary root (which pytest prunes) for all the examples."""
+    _BASE.append(tmp_path_factory.mktemp("fuzz"))
+    yield
+    _BASE.pop()
+
+
 def _tmp_file(data: bytes, name: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="ltr-fuzz-"))
+    folder = Path(tempfile.mkdtemp(prefix="ex-", dir=_BASE[-1]))
     path = folder / name
     path.write_bytes(data)
     return path

@@ -127,7 +127,7 @@ def test_blocks_give_the_same_result_and_line_numbers(tmp_path, monkeypatch):
     p = _write(tmp_path, "\n".join(lines) + "\n")
     whole = read_letor(p)
     monkeypatch.setattr(letor, "_BLOCK_BYTES", 100)
-    _assert_same(read_letor(p), whole)
+    _assert_same(read_letor(p, progress=True), whole)
     lines[47] = lines[47].replace("qid:", "qud:")
     p2 = _write(tmp_path, "\n".join(lines) + "\n", "bad.txt")
     with pytest.raises(ParseError, match=_where(p2, 48) + r"expected 'qid:<id>' after the label"):
@@ -337,10 +337,10 @@ def test_writer_refuses_ids_it_cannot_write(tmp_path):
 def test_numba_scan_equals_numpy_reference(parts):
     """Oracle: the numpy reference scan (ltr/io/_letor_scan.scan_numpy) on the same bytes."""
     from ltr.io import _letor_scan as S
-    if S.scan_numba is None:
+    if S.numba_scan() is None:
         pytest.skip("numba is not installed")
     buf = np.frombuffer(shared_path(*parts).read_bytes(), dtype=np.uint8)
-    a, b = S.scan_numba(buf), S.scan_numpy(buf)
+    a, b = S.numba_scan()(buf), S.scan_numpy(buf)
     for field in S.Scan._fields:
         if field in ("values", "parsed"):
             continue
@@ -383,11 +383,14 @@ def test_mq2008_folds():
     folder = shared_path("letor4-mq2008", "MQ2008")
     subsets = {"S1": (2933, 157), "S2": (3635, 157), "S3": (3062, 157), "S4": (2707, 157), "S5": (2874, 156)}
     tests = {"Fold1": "S5", "Fold2": "S1", "Fold3": "S2", "Fold4": "S3", "Fold5": "S4"}
+    valis = {"Fold1": "S4", "Fold2": "S5", "Fold3": "S1", "Fold4": "S2", "Fold5": "S3"}
     folds = read_letor_folds(folder, sparse=True)
     assert [f for f, _ in folds] == ["Fold1", "Fold2", "Fold3", "Fold4", "Fold5"]
     for fold, splits in folds:
-        test = splits["test"]
+        test, vali = splits["test"], splits["vali"]
         assert (len(test), test.n_queries) == subsets[tests[fold]]
+        assert (len(vali), vali.n_queries) == subsets[valis[fold]]
+        assert splits["train"].n_queries == 784 - test.n_queries - vali.n_queries
         assert len(splits["train"]) + len(splits["vali"]) + len(test) == 15211
         assert splits["train"].name == f"MQ2008/{fold}/train"
 

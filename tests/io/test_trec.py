@@ -86,6 +86,22 @@ def test_write_qrels_refuses_real_valued_labels_unless_rounded(tmp_path):
         write_qrels(frame.assign(label=[np.nan, 1, 1, 1]), tmp_path / "q")
 
 
+def test_read_qrels_refuses_duplicate_judgments(tmp_path):
+    """Oracle: the same (qid, docid) on lines 1 and 3."""
+    p = _write(tmp_path, "1 0 a 1\n1 0 b 0\n1 0 a 2\n", "qrels.txt")
+    with pytest.raises(DataError, match=r"duplicate \(qid, docid\) \('1', 'a'\) in the qrels \(lines 1, 3\)"):
+        read_qrels(p)
+
+
+def test_crlf_tabs_and_bom(tmp_path):
+    """Oracle: the same qrels written with LF and single spaces (a UTF-8 BOM stays part of the first qid)."""
+    a = read_qrels(_write(tmp_path, b"1\t0\ta\t1\r\n2 0  b 0\r\n", "a", "wb"))
+    b = read_qrels(_write(tmp_path, "1 0 a 1\n2 0 b 0\n", "b"))
+    assert a.equals(b)
+    c = read_qrels(_write(tmp_path, b"\xef\xbb\xbf1 0 a 1\n", "c", "wb"))
+    assert c["qid"].tolist() == ["\ufeff1"]
+
+
 def test_write_qrels_schema_and_duplicates(tmp_path):
     """Oracle: ltr.schema QRELS columns; trec_eval refuses duplicate judgments."""
     with pytest.raises(SchemaError, match=r"write_qrels needs columns \['label'\]"):

@@ -10,7 +10,7 @@ import pytest
 from ltr.errors import ConfigError
 from ltr.objectives import default_label_gain, get_objective, lambdarank_numpy, lightgbm_sigmoid
 from ltr.objectives.base import offsets_of
-from tests.objectives.conftest import random_groups
+from tests.objectives.helpers import random_groups
 
 
 def slow_lambdarank(labels, scores, sizes, truncation_level=30, norm=True, sigma=1.0, gain=None):
@@ -222,3 +222,21 @@ def test_xgboost_rank_ndcg_is_our_reference_with_twice_the_hessian(seed, params)
     scale = np.abs(built_in).max()
     assert scale > 1e-2
     np.testing.assert_allclose(custom, built_in, rtol=1e-4, atol=1e-4 * scale)
+
+
+def test_xgboost_pair_sampling_is_exposed():
+    """Oracle: XGBoost's saved configuration shows the sampled-pairs method; LightGBM has no equivalent and
+    ltr has no reference gradient for XGBoost's random pairs (both say so)."""
+    xgb = pytest.importorskip("xgboost")
+    import json
+    obj = get_objective("lambdarank(pair_method='mean', pairs_per_sample=3)")
+    labels, scores, sizes = random_groups(1, n_queries=10, max_size=20)
+    d = xgb.DMatrix(np.random.default_rng(1).normal(size=(len(labels), 3)), label=labels)
+    d.set_group(sizes)
+    booster = xgb.train({**obj.backend_params("xgboost"), "nthread": 1}, d, num_boost_round=1)
+    got = json.loads(booster.save_config())["learner"]["objective"]["lambdarank_param"]
+    assert got["lambdarank_pair_method"] == "mean" and got["lambdarank_num_pair_per_sample"] == "3"
+    with pytest.raises(ConfigError, match=r"LightGBM's lambdarank has no pair sampling"):
+        obj.backend_params("lightgbm")
+    with pytest.raises(NotImplementedError, match=r"samples pairs with XGBoost's random generator"):
+        obj.grad_hess(labels, scores, sizes)

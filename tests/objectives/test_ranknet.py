@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from ltr.errors import ConfigError, DataError, GroupError
+from ltr.errors import ConfigError, DataError, GroupError, LabelError
 from ltr.objectives import HAVE_NUMBA, get_objective, ranknet_loss, ranknet_numpy
 from ltr.objectives.base import offsets_of
-from tests.objectives.conftest import random_groups
+from tests.objectives.helpers import random_groups
 
 
 def slow_ranknet(labels, scores, sizes, sigma=1.0, normalize=False):
@@ -144,6 +144,8 @@ def test_grad_hess_refuses_mismatched_inputs():
         obj.grad_hess(np.zeros(4), np.zeros(4), [2, 3])
     with pytest.raises(DataError, match=r"scores have 3 rows but labels have 4"):
         obj.grad_hess(np.zeros(4), np.zeros(3), [4])
+    with pytest.raises(LabelError, match=r"grad_hess got 1 non-finite label"):
+        obj.grad_hess(np.array([0.0, np.nan, 1.0]), np.zeros(3), [3])
 
 
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba not installed")

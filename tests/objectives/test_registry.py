@@ -26,6 +26,8 @@ ROUND_TRIP = [
     ("lambdarank(quantize=1)", "lambdarank(quantize=(1.0,))"),
     ("lambdarank_ref(norm=False, sigmoid=0.5)", "lambdarank_ref(norm=False, sigmoid=0.5)"),
     ("lambdarank_map(threshold=1)", "lambdarank_map(threshold=1.0)"),
+    ("lambdarank(pair_method='mean', pairs_per_sample=4)", "lambdarank(pair_method='mean', pairs_per_sample=4)"),
+    ("lambdarank(pair_method=topk)", "lambdarank"),
     ("rank_xendcg(objective_seed=3)", "rank_xendcg(objective_seed=3)"),
     ("  ranknet( sigma = 0.5 )  ", "ranknet(sigma=0.5)"),
 ]
@@ -100,6 +102,9 @@ BAD_VALUES = [
     ("lambdarank(quantize=(2, 1))", r"strictly increasing"),
     ("binary(threshold='high')", r"must be a finite float. Got 'high'"),
     ("rank_xendcg(objective_seed=1.5)", r"must be an int. Got 1.5"),
+    ("lambdarank(pair_method='all')", r"'pair_method' parameter .* must be one of \['topk', 'mean'\]. Got 'all'"),
+    ("lambdarank(pair_method='mean', truncation_level=5)", r"truncation_level applies to pair_method='topk' only"),
+    ("lambdarank_map(pairs_per_sample=3)", r"pairs_per_sample applies to pair_method='mean' only"),
 ]
 
 

@@ -11,9 +11,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ltr.metrics import evaluate
+from ltr.metrics import _fast, evaluate
 
 pytrec_eval = pytest.importorskip("pytrec_eval")
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def path(request, monkeypatch):
+    """Run the test on the numba kernels (when installed) and on the numpy reference path."""
+    if request.param == "numba" and not _fast.AVAILABLE:
+        pytest.skip("numba or pyarrow is not installed")
+    if request.param == "numpy":
+        monkeypatch.setattr(_fast, "AVAILABLE", False)
+    return request.param
 
 CUTS = (1, 3, 5, 10, 20)
 # our name -> (trec_eval measure, output key, relevance_level)
@@ -84,23 +94,46 @@ def trec_eval_values(qrels: pd.DataFrame, run: pd.DataFrame, measure: str, key: 
     return {q: v[key] for q, v in out.items()}
 
 
-@pytest.mark.parametrize("seed", range(40))
-def test_every_query_matches_trec_eval(seed):
+def check_against_trec_eval(qrels, run, measures):
+    ours = evaluate(qrels, run, list(measures)).pivot(index="qid", columns="metric", values="value")
+    qd, rd = {}, {}
+    for q, d, label in qrels.itertuples(index=False):
+        qd.setdefault(q, {})[d] = int(label)
+    for q, d, s in run.itertuples(index=False):
+        rd.setdefault(q, {})[d] = float(s)
+    for level in sorted({v[2] for v in measures.values()}):
+        specs = {m if m in ("ndcg", "map", "recip_rank", "Rprec", "bpref") else f"{m}.{','.join(map(str, CUTS))}"
+                 for m, _, lv in measures.values() if lv == level}
+        expected = pytrec_eval.RelevanceEvaluator(qd, specs, relevance_level=level).evaluate(rd)
+        assert sorted(ours.index) == sorted(expected)
+        for name, (_, key, lv) in measures.items():
+            if lv != level:
+                continue
+            for qid, values in expected.items():
+                assert ours.at[qid, name] == pytest.approx(values[key], abs=1e-9), (name, qid)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_every_query_matches_trec_eval(seed, path):
     """Oracle: pytrec_eval; every measure, every query, to 1e-9 (values and the set of queries)."""
     qrels, run = random_case(seed)
     if not set(qrels.qid) & set(run.qid):
         pytest.skip("no common query in this random case")
-    ours = evaluate(qrels, run, list(MEASURES))
-    for name, (measure, key, level) in MEASURES.items():
-        expected = trec_eval_values(qrels, run, measure, key, level, CUTS)
-        got = ours[ours.metric == name].set_index("qid")["value"]
-        assert sorted(got.index) == sorted(expected), name
-        for qid, value in expected.items():
-            assert got[qid] == pytest.approx(value, abs=1e-9), (name, qid)
+    check_against_trec_eval(qrels, run, MEASURES)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_cutoff_measures_match_trec_eval(seed, path):
+    """Oracle: pytrec_eval; only measures with a cutoff, which the numba path computes from each query's
+    top k documents instead of a full sort."""
+    qrels, run = random_case(1000 + seed)
+    if not set(qrels.qid) & set(run.qid):
+        pytest.skip("no common query in this random case")
+    check_against_trec_eval(qrels, run, {k: v for k, v in MEASURES.items() if "@" in k})
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_float32_ties_broken_by_docid_descending(seed):
+def test_float32_ties_broken_by_docid_descending(seed, path):
     """Oracle: pytrec_eval; all scores differ in float64 but collapse in float32, so only docids order."""
     rng = np.random.default_rng(100 + seed)
     docs = rng.choice(DOC_POOL, size=20, replace=False)
@@ -114,7 +147,7 @@ def test_float32_ties_broken_by_docid_descending(seed):
 
 
 @pytest.mark.parametrize("seed", range(10))
-def test_rr_at_k_is_recip_rank_of_truncated_run(seed):
+def test_rr_at_k_is_recip_rank_of_truncated_run(seed, path):
     """Oracle: pytrec_eval recip_rank on the run cut to its top k (trec_eval order: float32 score, docid)."""
     qrels, run = random_case(200 + seed)
     if not set(qrels.qid) & set(run.qid):
@@ -129,7 +162,7 @@ def test_rr_at_k_is_recip_rank_of_truncated_run(seed):
         assert got[qid] == pytest.approx(value, abs=1e-12)
 
 
-def test_missing_queries_zero_is_trec_eval_c():
+def test_missing_queries_zero_is_trec_eval_c(path):
     """Oracle: pytrec_eval for the common queries; trec_eval -c scores a qrels query absent from the run
     as an empty ranking (0 for every measure here), and the means count it."""
     qrels, run = random_case(7)
@@ -147,7 +180,7 @@ def test_missing_queries_zero_is_trec_eval_c():
     assert common[common.metric == "AP"].set_index("qid")["value"].to_dict() == pytest.approx(expected)
 
 
-def test_mq2008_fold1_vali_as_run(shared_data):
+def test_mq2008_fold1_vali_as_run(shared_data, path):
     """Oracle: pytrec_eval on real LETOR data: MQ2008 Fold1 vali labels as qrels, feature 1 as scores
     (many ties), docids from the file."""
     from itertools import islice

@@ -1,9 +1,8 @@
-"""Random query groups with ties, grades and real-valued labels for the objective tests."""
+"""Random query groups with ties, grades and real-valued labels, shared by the objective tests."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 
 def random_groups(seed: int, n_queries: int = 12, max_size: int = 15, *, kind: str = "graded",
@@ -23,8 +22,3 @@ def random_groups(seed: int, n_queries: int = 12, max_size: int = 15, *, kind: s
     if tie_scores:
         scores = np.round(scores)                   # many tied scores
     return labels, scores, sizes
-
-
-@pytest.fixture
-def groups():
-    return random_groups
