@@ -114,10 +114,12 @@ def _scan_kernel(buf, pow10):  # pragma: no cover - runs compiled; checked again
     """The scan as one loop over the bytes, for numba (see :func:`numba_scan`)."""
     n = len(buf)
     max_rows = 1
+    max_tok = 1                      # every feature token holds a ':'; one without stops the scan
     for i in range(n):
         if buf[i] == 10:
             max_rows += 1
-    max_tok = n // 2 + 1
+        elif buf[i] == 58:
+            max_tok += 1
     row_lines = np.empty(max_rows, np.int64)
     comment = np.empty(max_rows, np.int64)
     line_end = np.empty(max_rows, np.int64)
@@ -178,9 +180,11 @@ def _scan_kernel(buf, pow10):  # pragma: no cover - runs compiled; checked again
                 qid_s[rows] = s + 4
                 qid_e[rows] = e
             else:
-                if not printable or colon < 0 or colon == s or colon - s > 9:
+                if colon < 0:
                     bad = True
-                    colon = s if colon < 0 else colon
+                    break
+                if not printable or colon == s or colon - s > 9:
+                    bad = True
                 ident = 0
                 for p in range(s, colon):
                     d = buf[p] - 48
@@ -229,6 +233,8 @@ def _scan_kernel(buf, pow10):  # pragma: no cover - runs compiled; checked again
             comment[rows] = hash_at
             line_end[rows] = end
             rows += 1
+        if bad:
+            break
         i = end + 1
         line += 1
     return (bad, row_lines[:rows], comment[:rows], line_end[:rows], lab_s[:rows], lab_e[:rows],

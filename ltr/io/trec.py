@@ -5,10 +5,11 @@
   score, keeping scores as 32-bit floats and breaking ties by docid in descending byte order).
 
 Fields are separated by ASCII whitespace. Readers return long frames with the columns of
-:mod:`ltr.schema` (ids ``str`` in object columns, labels/scores float64) in file order. They are vectorised:
-a numpy pass over the bytes counts the fields of every line, ``bytes.split`` cuts the tokens in C, and
-numbers are parsed with one cast per column; a malformed file is then re-read line by line to name the
-first offending line in a :class:`~ltr.errors.ParseError`.
+:mod:`ltr.schema` (ids ``str`` in object columns, labels/scores float64) in file order. No Python code runs
+per line: one compiled pass over the bytes (numba; a numpy scan is the reference) counts the fields of every
+line and locates the numeric field, which is parsed in bulk with ``float()``'s rules (exactly), and
+pandas' C tokenizer cuts the ids. A malformed file is then re-read line by line to name the first
+offending line in a :class:`~ltr.errors.ParseError`.
 
 References
 ----------
@@ -202,10 +203,10 @@ def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite
             qids, docids = (np.array([t.decode("utf-8") for t in toks[:, c]], dtype=object) for c in (0, 2))
         except UnicodeDecodeError:
             explain()
-    return qids, docids, values, lambda: _row_lines(buf, k)
+    return qids, docids, values, lambda: _row_lines(buf)
 
 
-def _row_lines(buf: np.ndarray, k: int) -> np.ndarray:
+def _row_lines(buf: np.ndarray) -> np.ndarray:
     """1-based line numbers of the rows (non-blank lines), for messages."""
     lines = B.find_lines(buf)
     t_start, _ = B.find_tokens(buf)
@@ -217,7 +218,7 @@ def _check_duplicates(qids, docids, lines, path: str, what: str) -> None:
     """Raise DataError naming the first (qid, docid) that appears twice, and where."""
     if not len(qids):
         return
-    qcode, _quniq = pd.factorize(qids)
+    qcode, _ = pd.factorize(qids)
     dcode, _ = pd.factorize(docids)
     key = qcode.astype(np.int64) * (int(dcode.max()) + 1) + dcode
     dup = pd.Series(key).duplicated(keep=False).to_numpy()
@@ -348,6 +349,10 @@ def write_qrels(qrels: pd.DataFrame, path, *, round_labels: bool = False) -> Non
                              f"integer ({int(frac.sum())} labels are real-valued): trec_eval reads integer "
                              f"relevance. Round them yourself or pass round_labels=True (rounds half up)")
         labels = np.floor(labels + 0.5)
+    if len(labels) and np.abs(labels).max() > 2**53:
+        row = int(np.argmax(np.abs(labels)))
+        raise LabelError(f"label {float(labels[row])!r} of (qid {qids[row]!r}, docid {docids[row]!r}) is too "
+                         f"large for a qrels file (|label| <= 2**53)")
     _check_duplicates(qids, docids, None, "write_qrels", "qrels")
     text = "".join([f"{q} 0 {d} {r}\n" for q, d, r in zip(qids.tolist(), docids.tolist(),
                                                         labels.astype(np.int64).tolist())])

@@ -60,7 +60,7 @@ def string_buffers(column):
         return None
     _, obuf, dbuf = arrow.buffers()
     n = len(arrow)
-    offsets = np.frombuffer(obuf, dtype=width)[arrow.offset: arrow.offset + n + 1].astype(np.int64)
+    offsets = np.frombuffer(obuf, dtype=width)[arrow.offset: arrow.offset + n + 1].astype(np.int64, copy=False)
     data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.zeros(0, dtype=np.uint8)
     return offsets, data
 
@@ -236,17 +236,19 @@ if AVAILABLE:
                         if seg[b] > seg[best]:
                             best = b
                     seg[a], seg[best] = seg[best], seg[a]
-            # Step 3: duplicate check of the run's docids
+            # Step 3: duplicate check of the run's docids (hashes compared before bytes)
             r0, r1 = run_offsets[q], run_offsets[q + 1]
             cap2 = 1
             while cap2 < 2 * (r1 - r0) + 2:
                 cap2 *= 2
             seen = np.full(cap2, -1, dtype=np.int64)
+            seen_h = np.zeros(cap2, dtype=np.uint64)
             for t in range(r0, r1):
                 r = run_rows[t]
-                s = np.int64(_hash(doff, ddata, r) & np.uint64(cap2 - 1))
+                h = _hash(doff, ddata, r)
+                s = np.int64(h & np.uint64(cap2 - 1))
                 while seen[s] >= 0:
-                    if _cmp(doff, ddata, seen[s], doff, ddata, r) == 0:
+                    if seen_h[s] == h and _cmp(doff, ddata, seen[s], doff, ddata, r) == 0:
                         status[q] = 1
                         bad[q] = r
                         break
@@ -254,6 +256,7 @@ if AVAILABLE:
                 if status[q] != 0:
                     break
                 seen[s] = r
+                seen_h[s] = h
             if status[q] != 0:
                 continue
             # Step 4: ranking (top `depth` by insertion, or a full merge sort)

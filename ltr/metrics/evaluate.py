@@ -103,6 +103,14 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
     require_columns(qrels, QRELS, caller="evaluate (qrels)")
     require_columns(run, RUN, caller="evaluate (run)")
 
+    for frame, what in ((run, "run"), (qrels, "qrels")):
+        for col in (QID, DOCID):
+            missing = frame[col].isna().to_numpy()
+            if missing.any():
+                row = int(np.flatnonzero(missing)[0])
+                raise DataError(f"the {what} {'have' if what == 'qrels' else 'has'} {int(missing.sum())} "
+                                f"missing {col}s, first at row {row}; "
+                                f"every row needs a {col}")
     scores = run[SCORE].to_numpy(dtype=np.float64, na_value=np.nan)
     labels_q = qrels[LABEL].to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isnan(scores).any():

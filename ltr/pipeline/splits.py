@@ -78,16 +78,16 @@ def query_kfold(qids, k: int = 5, *, seed: int = 0) -> list[QuerySplit]:
     return [QuerySplit(f"fold{i + 1}", uniq[position != i], uniq[position == i]) for i in range(k)]
 
 
-def letor_folds(folder) -> list[tuple[str, dict]]:
+def letor_folds(folder, **read_kwargs) -> list[tuple[str, dict]]:
     """The LETOR layout ``folder/Fold1..FoldN/{train,vali,test}.txt`` as ranking data sets.
 
     A thin alias of :func:`ltr.io.read_letor_folds` (the one LETOR reader), kept here so that every kind of
     split is found in one module. Returns ``[(fold_name, {"train": ds, "vali": ds or None, "test": ds}),
-    ...]``; a missing file is an error naming it.
+    ...]``; a missing file is an error naming it. ``read_kwargs`` go to :func:`ltr.io.read_letor`.
     """
     from ltr.io import read_letor_folds  # floor 2; imported lazily so splits work without the IO extras
 
-    return read_letor_folds(folder)
+    return read_letor_folds(folder, **read_kwargs)
 
 
 def time_ordered_split(queries: pd.DataFrame, time_column: str = QUERY_TIME, test_fraction: float = 0.2,

@@ -84,6 +84,8 @@ def test_write_qrels_refuses_real_valued_labels_unless_rounded(tmp_path):
     assert read_qrels(tmp_path / "q")["label"].tolist() == [1.0, 2.0, 1.0, 0.0]
     with pytest.raises(LabelError, match=r"not a finite number"):
         write_qrels(frame.assign(label=[np.nan, 1, 1, 1]), tmp_path / "q")
+    with pytest.raises(LabelError, match=r"label 1e\+20 of \(qid '1', docid 'b'\) is too large"):
+        write_qrels(frame.assign(label=[1, 1e20, 1, 1]), tmp_path / "q")
 
 
 def test_read_qrels_refuses_duplicate_judgments(tmp_path):

@@ -22,7 +22,7 @@ def run():
                          "score": [0.1, 0.9, 3.0, 2.0, 1.0, 5.0]})
 
 
-def test_frame_contract(qrels, run):
+def test_frame_contract(qrels, run, path):
     """Oracle: hand-computed values; qids str in byte order, metrics in the given order and spelling."""
     names = ["RR", parse_metric("P@1"), "ndcg@2"]
     out = evaluate(qrels, run, names)
@@ -36,19 +36,19 @@ def test_frame_contract(qrels, run):
     assert by[("10", "ndcg@2")] == pytest.approx((2 / np.log2(3)) / 2)
 
 
-def test_numeric_ids_are_read_as_strings(qrels, run):
+def test_numeric_ids_are_read_as_strings(qrels, run, path):
     """Oracle: the same run with integer qids gives the same frame (ids are strings)."""
     as_int = lambda f: f.assign(qid=f.qid.astype(int))  # noqa: E731
     pd.testing.assert_frame_equal(evaluate(as_int(qrels), as_int(run), ["AP"]), evaluate(qrels, run, ["AP"]))
 
 
-def test_pandas_string_columns(qrels, run):
+def test_pandas_string_columns(qrels, run, path):
     """Oracle: object and pandas string dtypes give the same frame."""
     s = lambda f: f.astype({"qid": "string", "docid": "string"})  # noqa: E731
     pd.testing.assert_frame_equal(evaluate(s(qrels), s(run), ["AP", "nDCG@3"]), evaluate(qrels, run, ["AP", "nDCG@3"]))
 
 
-def test_evaluate_agrees_with_compute_on_a_complete_candidate_set():
+def test_evaluate_agrees_with_compute_on_a_complete_candidate_set(path):
     """Oracle: Metric.compute; when the qrels judge every candidate, evaluate() and compute() coincide."""
     rng = np.random.default_rng(0)
     sizes = rng.integers(1, 20, 30)
@@ -84,7 +84,7 @@ def test_aggregate_means_in_given_order(qrels, run):
     assert zero["AP"] == pytest.approx(out[out.metric == "AP"].value.sum() / 3)
 
 
-def test_errors(qrels, run):
+def test_errors(qrels, run, path):
     """Oracle: each message names the offending qid/docid or column and says how to fix it."""
     with pytest.raises(DataError, match=r"the run has 1 duplicate \(qid, docid\) pairs, e.g. qid '2' docid "
                                         r"'a'; trec_eval refuses them: keep one row per pair"):
@@ -102,6 +102,10 @@ def test_errors(qrels, run):
         evaluate(qrels, run[["qid", "docid"]], ["AP"])
     with pytest.raises(UnknownNameError, match=r"Unknown missing_queries rule 'drop'. Choose from \['skip', 'zero'\]"):
         evaluate(qrels, run, ["AP"], missing_queries="drop")
+    with pytest.raises(DataError, match=r"the run has 1 missing docids, first at row 1; every row needs a docid"):
+        evaluate(qrels, run.assign(docid=["a", None, "b", "a", "z", "a"]), ["AP"])
+    with pytest.raises(DataError, match=r"the qrels have 1 missing qids, first at row 0"):
+        evaluate(qrels.assign(qid=[None, "2", "10", "10", "7"]), run, ["AP"])
     with pytest.raises(ConfigError, match=r"metric 'AP' is given twice"):
         evaluate(qrels, run, ["AP", "AP"])
     with pytest.raises(ConfigError, match=r"evaluate needs at least one metric"):

@@ -79,3 +79,25 @@ def test_time_split_errors():
         time_ordered_split(_queries(["2020-01-01"] * 4), test_fraction=0.5)
     with pytest.raises(ConfigError, match=r"test_fraction.*Got 1\.5"):
         time_ordered_split(_queries(["2020-01-01", "2020-01-02"]), test_fraction=1.5)
+
+
+def test_letor_folds_reads_the_layout(tmp_path):
+    """Oracle: hand-written LETOR files. Fold1..Fold2 in numeric order, each with its train/vali/test queries;
+    a fold without test.txt is an error naming it."""
+    from ltr.pipeline.splits import letor_folds
+
+    lines = {"train": "2 qid:1 1:0.5 2:1\n0 qid:1 1:0.1 2:0\n1 qid:2 1:0.3 2:0.2\n",
+             "vali": "1 qid:3 1:0.2 2:0.1\n0 qid:3 1:0.9 2:0.4\n",
+             "test": "0 qid:4 1:0.7 2:0.3\n1 qid:4 1:0.6 2:0.8\n"}
+    for fold in ("Fold1", "Fold2"):
+        (tmp_path / fold).mkdir()
+        for part, text in lines.items():
+            (tmp_path / fold / f"{part}.txt").write_text(text)
+    folds = letor_folds(tmp_path)
+    assert [name for name, _ in folds] == ["Fold1", "Fold2"]
+    parts = folds[0][1]
+    assert parts["train"].unique_qids.tolist() == ["1", "2"] and parts["test"].unique_qids.tolist() == ["4"]
+    assert parts["vali"].n_queries == 1 and parts["train"].labels.tolist() == [2.0, 0.0, 1.0]
+    (tmp_path / "Fold2" / "test.txt").unlink()
+    with pytest.raises(DataError, match=r"test\.txt"):
+        letor_folds(tmp_path)

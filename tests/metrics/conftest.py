@@ -1,0 +1,17 @@
+"""Fixtures of the metric tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from ltr.metrics import _fast
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def path(request, monkeypatch):
+    """Run the test on evaluate()'s numba kernels (when installed) and on its numpy reference path."""
+    if request.param == "numba" and not _fast.AVAILABLE:
+        pytest.skip("numba or pyarrow is not installed")
+    if request.param == "numpy":
+        monkeypatch.setattr(_fast, "AVAILABLE", False)
+    return request.param
