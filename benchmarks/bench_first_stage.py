@@ -78,12 +78,9 @@ def part1(n_docs: int, n_queries: int, repeat: int, k: int = 1000) -> pd.DataFra
     rows = [("ltr BM25Retriever", fit_ours, t_ours, n_queries / t_ours)]
     doc_tokens = tokenizer.tokenize_many(collection.documents["body"].tolist())
     query_tokens = tokenizer.tokenize_many(queries["query"].tolist())
-    backends = ["numpy"]
-    try:
-        import numba  # noqa: F401
-        backends.append("numba")
-    except ImportError:
-        pass
+    import importlib.util
+
+    backends = ["numpy"] + (["numba"] if importlib.util.find_spec("numba") else [])
     ref_scores = None
     for backend in backends:
         start = time.perf_counter()

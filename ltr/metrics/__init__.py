@@ -5,10 +5,23 @@
 nDCG(gain='exp', norel=1)@10
 
 Metrics (see :func:`available_metrics`): nDCG, DCG, ERR, AP (AP@k = trec_eval map_cut), RR, P, R, Rprec,
-Bpref, Success, Judged.
+Bpref, Success, Judged. With their defaults they are trec_eval's (linear gain, a query without relevant
+documents scores 0, ties by float32 score then docid descending). Other conventions are spelled out:
+
+=========================================== ==========================================================
+name                                        equals
+=========================================== ==========================================================
+``nDCG@10``                                 trec_eval ``ndcg_cut.10``
+``AP``, ``AP@100``                          trec_eval ``map``, ``map_cut.100``
+``P(rel=2)@5``                              trec_eval ``-l 2 P.5``
+``nDCG(gain='exp', norel=1, ties='row')@10`` LightGBM's ``ndcg@10``, XGBoost's ``ndcg@10``
+``nDCG(gain='exp', ties='row')@10``         XGBoost's ``ndcg@10-``
+=========================================== ==========================================================
+
+``nDCG(gain='exp', norel=1)@10`` equals LightGBM's value whenever no two candidates of a query have the
+same score; tree ensembles often produce ties, and LightGBM keeps tied rows in input order.
 """
 
-from ltr.metrics import ap, dcg, err, precision, rr  # noqa: F401  (register the metrics)
 from ltr.metrics.ap import AP, Bpref
 from ltr.metrics.base import TIES, Metric, Ranking, available_metrics, parse_metric, register, registry
 from ltr.metrics.dcg import DCG, nDCG

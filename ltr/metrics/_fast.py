@@ -166,7 +166,7 @@ if AVAILABLE:
         if src is not idx:
             idx[:] = src
 
-    @numba.njit(cache=True, nogil=True, parallel=True)
+    @_jit
     def rank_queries(run_offsets, run_rows, key, doff, ddata,
                      qrels_offsets, qrels_rows, qoff, qdata, qlabels, depth):
         """Rank each query's run rows and look up their labels.
@@ -175,7 +175,9 @@ if AVAILABLE:
         the top ``depth`` (all if depth <= 0) rows per query in rank order; pool_labels holds each query's
         judged labels (>= 0), its first ``depth`` entries (all if depth <= 0) in descending order.
         status 1: duplicate docid in the run (bad_row = run row); 2: in the qrels (bad_row = qrels row).
-        Queries are independent and run in parallel (numba prange), each writing its own slices.
+        Queries are independent, each writing its own slices. The kernel is serial on purpose (nogil, so
+        callers may use threads): numba's parallel layers are not fork-safe (GNU OpenMP) or not
+        thread-safe (workqueue), and evaluate() runs inside experiment runners and process pools.
         """
         nq = len(run_offsets) - 1
         n_ret = np.zeros(nq, dtype=np.int64)
@@ -196,7 +198,7 @@ if AVAILABLE:
         pool = np.empty(pool_off[nq], dtype=np.float64)
         status = np.zeros(nq, dtype=np.int64)
         bad = np.full(nq, -1, dtype=np.int64)
-        for q in numba.prange(nq):
+        for q in range(nq):
             # Step 1: hash table of the query's qrels docids (open addressing, linear probing)
             m = qrels_offsets[q + 1] - qrels_offsets[q]
             cap = 1

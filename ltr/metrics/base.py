@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ltr.datasets.ranking import check_group_sizes
-from ltr.errors import ConfigError, DataError, LabelError, UnknownNameError
+from ltr.errors import ConfigError, DataError, LabelError
 from ltr.naming import check_params, format_spec, parse_spec, select
 
 #: Tie-breaking rules among documents with equal scores.
@@ -463,5 +463,4 @@ def check_gain(name, params):
         raise ConfigError(f"gain of metric {name} must be one of {list(GAINS)}, got {params['gain']!r}")
 
 
-__all__ = ["Metric", "Ranking", "TIES", "available_metrics", "parse_metric", "register", "registry",
-           "UnknownNameError"]
+__all__ = ["Metric", "Ranking", "TIES", "available_metrics", "parse_metric", "register", "registry"]

@@ -18,12 +18,28 @@ from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
 #: which scores 0 (or the metric's ``norel`` for a query without relevant documents).
 MISSING_QUERIES = {"skip": False, "zero": True}
 
+#: Runs with at least this many rows use the numba kernels (when numba and pyarrow are installed): below
+#: it the numpy path is as fast, and small evaluations do not pay the kernels' loading (about 0.4 s per
+#: process from numba's cache; about 10 s the first time, when they are compiled).
+FAST_MIN_ROWS = 50_000
+
 
 def _ids(column: pd.Series) -> pd.Series:
     """Identifiers as strings, without touching columns that already hold them."""
     if column.dtype == object or isinstance(column.dtype, pd.StringDtype):
         return column
     return column.astype(str)
+
+
+def _numbers(column: pd.Series, what: str, error) -> np.ndarray:
+    try:
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        coerced = pd.to_numeric(column, errors="coerce")
+        bad = column[coerced.isna() & column.notna()].iloc[0] if (coerced.isna() & column.notna()).any() \
+            else column.iloc[0]
+        raise error(f"{what} must be numbers; found {bad!r} (dtype {column.dtype}). Convert the column, "
+                    f"e.g. pd.to_numeric(frame[{column.name!r}])") from None
 
 
 def _name(metric) -> str:
@@ -111,8 +127,8 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
                 raise DataError(f"the {what} {'have' if what == 'qrels' else 'has'} {int(missing.sum())} "
                                 f"missing {col}s, first at row {row}; "
                                 f"every row needs a {col}")
-    scores = run[SCORE].to_numpy(dtype=np.float64, na_value=np.nan)
-    labels_q = qrels[LABEL].to_numpy(dtype=np.float64, na_value=np.nan)
+    scores = _numbers(run[SCORE], "the run's scores", DataError)
+    labels_q = _numbers(qrels[LABEL], "the qrels' labels", LabelError)
     if np.isnan(scores).any():
         row = int(np.flatnonzero(np.isnan(scores))[0])
         raise DataError(f"the run has {int(np.isnan(scores).sum())} NaN scores, e.g. qid "
@@ -123,7 +139,7 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
         raise LabelError(f"the qrels have {int(np.isnan(labels_q).sum())} NaN labels, e.g. qid "
                          f"{str(qrels[QID].iloc[row])!r} docid {str(qrels[DOCID].iloc[row])!r}")
 
-    if _fast.AVAILABLE and all(m.ties == "docid" for m in parsed):
+    if _fast.AVAILABLE and len(run) >= FAST_MIN_ROWS and all(m.ties == "docid" for m in parsed):
         depth = max(m.cutoff for m in parsed) if all(m.cutoff is not None for m in parsed) else 0
         fast = _evaluate_fast(qrels, run, scores, labels_q, zero, depth)
         if fast is not None:
@@ -169,19 +185,11 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
     in_run = (qrels_q >= 0) & (qrels_d >= 0)
     qrels_key = qrels_q[in_run].astype(np.int64) * n_docs + qrels_d[in_run]
     qkey_index = pd.Index(qrels_key)
-    if not qkey_index.is_unique:
-        first = int(np.flatnonzero(in_run)[np.flatnonzero(qkey_index.duplicated())[0]])
-        raise DataError(f"the qrels judge a document twice, e.g. qid {str(qrels[QID].iloc[first])!r} "
-                        f"docid {str(qrels[DOCID].iloc[first])!r}; keep one judgment per (qid, docid)")
-    hit = qkey_index.get_indexer(run_key)
 
     # Step 4: keep run rows of evaluated queries; rank them inside each query
     run_eval = code_to_eval[run_q]
     keep = np.flatnonzero(run_eval >= 0)
     qidx = run_eval[keep]
-    found = hit[keep]
-    row_labels = np.where(found >= 0, labels_q[in_run][np.maximum(found, 0)], 0.0)
-    row_labels = np.where(found >= 0, row_labels, np.nan)    # NaN marks "not in the qrels"
     docid_values = run[DOCID].to_numpy()
     kept_docids = docid_values[keep]
 
@@ -194,6 +202,16 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
     if zero and len(qrels_only):
         only_index = pd.Index(eval_qids).get_indexer(qrels_qid[qrels_q < 0])
         qrels_eval[qrels_q < 0] = only_index
+    evaluated = np.flatnonzero(qrels_eval >= 0)
+    twice = pd.DataFrame({"q": qrels_eval[evaluated],
+                          "d": _ids(qrels[DOCID]).to_numpy()[evaluated]}).duplicated().to_numpy()
+    if twice.any():
+        first = int(evaluated[np.flatnonzero(twice)[0]])
+        raise DataError(f"the qrels judge a document twice, e.g. qid {str(qrels[QID].iloc[first])!r} "
+                        f"docid {str(qrels[DOCID].iloc[first])!r}; keep one judgment per (qid, docid)")
+    hit = qkey_index.get_indexer(run_key)
+    found = hit[keep]
+    row_labels = np.where(found >= 0, labels_q[in_run][np.maximum(found, 0)], np.nan)  # NaN: not in qrels
     pool_rows = np.flatnonzero((qrels_eval >= 0) & (labels_q >= 0))
     pool_q = qrels_eval[pool_rows]
     pool_l = labels_q[pool_rows]
@@ -268,7 +286,8 @@ def _evaluate_fast(qrels, run, scores, labels_q, zero, depth):
     if status != 0:
         return None
     max_label = float(pool.max()) if len(pool) else 0.0
-    ranking = Ranking(offsets=offsets, labels=labels, judged=judged, pool_offsets=_pool_offsets(qrels_map[qrels_q], labels_q, len(eval_qids)),
+    pool_offsets = _pool_offsets(qrels_map[qrels_q], labels_q, len(eval_qids))
+    ranking = Ranking(offsets=offsets, labels=labels, judged=judged, pool_offsets=pool_offsets,
                       pool_labels=pool, max_label=max_label, n_retrieved=n_ret)
     return eval_qids, ranking
 

@@ -86,6 +86,7 @@ def save_ranker(ranker, path) -> Path:
         "evals_result": _json_safe(ranker.evals_result_),
         "history_file": history_file,
         "history_attrs": dict(ranker.history_.attrs) if history_file else None,
+        "distributed": _json_safe(getattr(ranker, "distributed_", None)),
         "model_file": backend.model_file,
         "model_sha256": hashlib.sha256(data).hexdigest(),
     }
@@ -154,6 +155,7 @@ def load_ranker(path, cls):
     ranker.train_fingerprint_ = manifest.get("train_fingerprint")
     ranker.valid_fingerprint_ = manifest.get("valid_fingerprint")
     ranker.backend_params_ = manifest.get("backend_params") or {}
+    ranker.distributed_ = manifest.get("distributed")
     ranker.history_ = None
     if manifest.get("history_file") and (path / manifest["history_file"]).is_file():
         import pandas as pd

@@ -65,6 +65,8 @@ _CONSTRAINTS = {
     "random_state": ("an int >= 0", lambda v: _is_int(v) and v >= 0),
     "record": ("a bool", lambda v: isinstance(v, (bool, np.bool_))),
     "params": ("None or a dict of backend parameters", lambda v: v is None or isinstance(v, dict)),
+    "cluster": ("None, 'local', a Dask scheduler address or a dict (see ltr.models.distributed)",
+                lambda v: v is None or isinstance(v, (str, dict))),
 }
 _RESERVED = {"objective": "objective=", "metric": "eval_metric=", "eval_metric": "eval_metric=",
              "num_iterations": "n_estimators=", "num_boost_round": "n_estimators=",
@@ -113,6 +115,12 @@ class Ranker(BaseEstimator):
     params : dict or None, default=None
         Backend-specific parameters, passed last (they override the settings above), e.g.
         ``{"min_sum_hessian_in_leaf": 1e-3}`` or ``{"max_bin": 63}``.
+    cluster : None, str or dict, default=None
+        None trains in this process. ``"local"`` (a Dask ``LocalCluster`` started once per process) or a
+        scheduler address such as ``"tcp://10.0.0.1:8786"`` trains on Dask, with whole queries per
+        partition and a fixed number of rounds (no early stopping); a dict sets the details (workers,
+        partitions, ``rounds="sample"``, LightGBM ``time_out``): see :mod:`ltr.models.distributed`.
+        Needs ``pip install 'ltr[dask]'``.
 
     Attributes
     ----------
@@ -130,6 +138,9 @@ class Ranker(BaseEstimator):
     feature_names_ : list of str
     feature_importances_ : pandas.Series
         Total split gain per feature over the trees used for prediction.
+    distributed_ : dict or None
+        With ``cluster``: address, n_workers, n_partitions, rounds and how they were chosen (saved in the
+        manifest).
 
     Examples
     --------
@@ -140,7 +151,7 @@ class Ranker(BaseEstimator):
     def __init__(self, objective="lambdarank", backend="lightgbm", *, n_estimators=1000, learning_rate=0.05,
                  num_leaves=None, max_depth=None, min_child_samples=None, subsample=1.0, colsample=1.0,
                  reg_lambda=None, early_stopping_rounds=50, eval_metric=DEFAULT_EVAL_METRIC, n_jobs=2,
-                 random_state=0, record=False, params=None):
+                 random_state=0, record=False, params=None, cluster=None):
         self.objective = objective
         self.backend = backend
         self.n_estimators = n_estimators
@@ -157,6 +168,7 @@ class Ranker(BaseEstimator):
         self.random_state = random_state
         self.record = record
         self.params = params
+        self.cluster = cluster
 
     # -- configuration ---------------------------------------------------------------------------
     def _check_settings(self) -> dict:
@@ -293,8 +305,14 @@ class Ranker(BaseEstimator):
                          n_estimators=self.n_estimators,
                          early_stopping_rounds=self.early_stopping_rounds if valid_ds is not None else None,
                          metrics=metrics, valid=valid_tuple, record=bool(self.record))
-        with kernel_threads(self.n_jobs):
-            trained = backend.train(spec)
+        self.distributed_ = None
+        if self.cluster is not None:             # Dask is imported only here (optional extra)
+            from ltr.models.distributed import train_on_cluster
+            trained, self.distributed_ = train_on_cluster(spec, backend, self.cluster, qids=train_ds.qids,
+                                                          seed=self.random_state)
+        else:
+            with kernel_threads(self.n_jobs):
+                trained = backend.train(spec)
         # Step 4: fitted state
         self.model_ = trained.model
         self.objective_ = objective

@@ -9,11 +9,12 @@ from ltr.pipeline.candidates import (FIRST_STAGE, FIRST_STAGE_SCORE, HARD, JUDGE
 from ltr.pipeline.cascade import Cascade, Stage
 from ltr.pipeline.evaluation import (CANDIDATE_SUFFIX, evaluate_candidates, evaluate_end_to_end,
                                      evaluate_pipeline, recall_ceiling)
-from ltr.pipeline.first_stage import DEFAULT_RECALL_KS, BM25Retriever, FirstStage, recall_at_k
+from ltr.pipeline.first_stage import (DEFAULT_RECALL_KS, FIRST_STAGES, BM25Retriever, FirstStage, get_first_stage,
+                                      recall_at_k)
 from ltr.pipeline.splits import QuerySplit, letor_folds, query_kfold, time_ordered_split
 
 __all__ = ["BM25Retriever", "CANDIDATE_SUFFIX", "Cascade", "DEFAULT_RECALL_KS", "FIRST_STAGE", "FIRST_STAGE_SCORE",
-           "FirstStage", "HARD", "JUDGED", "QuerySplit", "RANDOM", "Stage", "attach_queries", "build_candidates",
+           "FIRST_STAGES", "FirstStage", "HARD", "get_first_stage", "JUDGED", "QuerySplit", "RANDOM", "Stage", "attach_queries", "build_candidates",
            "candidate_summary", "evaluate_candidates", "evaluate_end_to_end", "evaluate_pipeline",
            "letor_folds", "order_run", "query_kfold", "recall_at_k", "recall_ceiling", "time_ordered_split",
            "top_k"]

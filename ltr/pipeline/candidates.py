@@ -191,8 +191,11 @@ def build_candidates(first_stage_run: pd.DataFrame, qrels: pd.DataFrame, *, k: i
                                     or n_negatives < 0):
         raise ConfigError(f"The 'n_negatives' parameter must be an integer >= 0 or None. Got {n_negatives!r} "
                           f"instead.")
-    if not 0.0 <= float(hard_ratio) <= 1.0:
+    if isinstance(hard_ratio, bool) or not isinstance(hard_ratio, (int, float)) or not 0.0 <= hard_ratio <= 1.0:
         raise ConfigError(f"The 'hard_ratio' parameter must be a float in [0, 1]. Got {hard_ratio!r} instead.")
+    if mode == "train" and negatives in ("random", "mix") and docids is None:
+        raise ConfigError(f"negatives={negatives!r} draws random negatives from the collection: pass "
+                          f"docids=collection.docids to build_candidates")
     labels = _label_lookup(qrels)
     ordered = order_run(first_stage_run)
     universe = None if docids is None else as_id_array(docids)

@@ -23,8 +23,9 @@ Rules
   it will really see, not on lists an over-fitted model made look easy. Queries with fewer than two
   candidates are left out of a stage's training set (a ranking objective learns nothing from them).
 - **Early stopping** uses ``valid_fraction`` of the training queries (seeded, by query) as validation set
-  of each stage, with the ranker's candidate-set ``eval_metric`` (LightGBM's training-time nDCG by
-  default): a candidate-set metric, never reported as an end-to-end figure.
+  of each stage: the candidates that stage receives (stage 1: the first-stage top-k, never the training
+  strategy's candidates), scored with the ranker's candidate-set ``eval_metric`` (LightGBM's
+  training-time nDCG by default): a candidate-set metric, never reported as an end-to-end figure.
 - **Run.** :meth:`Cascade.run` returns the final stage's ranking. With ``keep_dropped=True`` the documents
   dropped at each cut-off follow, in the order of the stage that dropped them, with placeholder scores
   below every kept document's (``score`` then encodes the order only; column ``stage`` says which stage
@@ -53,7 +54,7 @@ from ltr.errors import ConfigError, DataError, NotFittedError, SchemaError
 from ltr.pipeline.candidates import FIRST_STAGE_SCORE, attach_queries, build_candidates
 from ltr.pipeline.first_stage import FirstStage
 from ltr.pipeline.splits import query_kfold
-from ltr.schema import DOCID, LABEL, QID, QUERY, RANK, SCORE, SOURCE, as_id_array, require_columns
+from ltr.schema import DOCID, QID, QUERY, RANK, SCORE, as_id_array, require_columns
 
 STAGE = "stage"
 _TRAIN_OPTIONS = ("add_judged", "negatives", "n_negatives", "hard_ratio")
@@ -154,7 +155,8 @@ class Cascade:
                  n_negatives: int | None = None, hard_ratio: float = 0.5, drop_future: bool = False, seed: int = 0):
         self.stages = list(stages)
         self.first_stage, self.first_k, self.cv, self.valid_fraction = first_stage, first_k, cv, valid_fraction
-        self.negatives, self.add_judged, self.n_negatives, self.hard_ratio = negatives, add_judged, n_negatives, hard_ratio
+        self.negatives, self.add_judged = negatives, add_judged
+        self.n_negatives, self.hard_ratio = n_negatives, hard_ratio
         self.drop_future, self.seed = drop_future, seed
         self._validate()
 
@@ -278,10 +280,8 @@ class Cascade:
         if len(train_qids) < 2:
             raise DataError(f"Cascade.fit needs at least 2 training queries, got {len(train_qids)}")
         self.collection_name_ = collection.name
-        # Step 1: first stage and every stage's feature extractors (collection-level statistics, no labels)
+        # Step 1: the first stage (collection statistics; each stage's extractors are fitted in step 4)
         self.first_stage.fit(collection)
-        for s in self.stages:
-            s.features.fit(collection)
         queries = collection.queries[collection.queries[QID].isin(set(train_qids))]
         qrels = collection.qrels[collection.qrels[QID].isin(set(train_qids))]
         run = self.first_stage.retrieve(queries, self.first_k)
@@ -310,15 +310,21 @@ class Cascade:
         summary = []
         with_features = None  # the candidates the current stage receives, with every feature computed so far
         for i, stage in enumerate(self.stages):
-            # features of this stage on the candidates it receives (and on stage 1's strategy candidates)
-            with_features = self._compute(stage, current if with_features is None else with_features)
+            # Step 4: fit this stage's extractors (collection statistics; a FeatureSet with global normalisation
+            # also learns it from these training pairs, never from test queries), then compute them on the
+            # candidates the stage receives (and on stage 1's strategy candidates)
+            received = current if with_features is None else with_features
+            stage.features.fit(collection, strategy if i == 0 else received)
+            with_features = self._compute(stage, received)
             if i == 0:
                 train_frame = self._compute(stage, strategy)
             else:
                 train_frame = with_features
-            is_valid = train_frame[QID].isin(valid_qids).to_numpy()
-            fit_part = train_frame[~is_valid]
-            valid_part = train_frame[is_valid] if is_valid.any() else None
+            # validation (early stopping) always on the evaluation-style candidates the stage receives, never
+            # on the training strategy's: a strategy must not make its own stopping point look good
+            fit_part = train_frame[~train_frame[QID].isin(valid_qids).to_numpy()]
+            is_valid = with_features[QID].isin(valid_qids).to_numpy()
+            valid_part = with_features[is_valid] if is_valid.any() else None
             self.rankers_[stage.name] = self._fit_one(stage, fit_part, valid_part)
             self.feature_names_[stage.name] = list(self._used[stage.name])
             summary.append((stage.name, fit_part[QID].nunique(), len(fit_part),

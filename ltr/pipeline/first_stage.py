@@ -3,15 +3,19 @@
 The retriever reuses :class:`features.lexical.BM25Index` over the field index that the lexical extractors
 build (``features.lexical.field_index``), with the same :class:`ltr.text.Tokenizer`: the first-stage score
 of a (query, document) pair *is* the ``bm25__<field>`` feature of that pair with the same parameters, to
-the last bit (tested). The index scores whole batches of queries with one sparse product (bm25s' eager
-scoring, Lù 2024); on a 100k-document collection it retrieves the top-1000 faster than bm25s itself
-(``benchmarks/bench_first_stage.py``).
+the last bit (tested). Scores are precomputed per (document, term) (bm25s' eager scoring, Lù 2024). Two
+backends give the same run bit for bit: ``numpy`` (``BM25Index.topk``, one sparse product per batch of
+queries; the reference) and ``numba`` (:mod:`ltr.pipeline._topk`, walks only the postings of the query's
+terms and keeps the best k in a heap), which retrieves the top-1000 of a 100k-document collection faster
+than bm25s' own numba backend (``benchmarks/bench_first_stage.py``, ``benchmarks/pipeline.md``).
 
 Rules
 -----
 - **k larger than the collection**: capped at the number of documents (``k_`` holds the value used).
 - **Only matching documents are retrieved**: a document is in a query's list only if it scores more than
-  an empty document would, i.e. it contains at least one query term with a positive IDF. A query with no
+  an empty document would, i.e. it contains at least one query term with a positive IDF (for ``lucene``,
+  ``bm25l`` and ``bm25+`` every term's IDF is positive; ``robertson`` and ``atire`` give 0 to terms in
+  at least half / all of the documents). A query with no
   token after stop-word removal, or none in the vocabulary, retrieves **nothing**: it has no rows in the
   run, its qid is listed in ``empty_queries_`` and a :class:`UserWarning` says how many there are. (A run
   padded with arbitrary zero-score documents would look like evidence; an empty list is honest, and the
@@ -38,7 +42,7 @@ from sklearn.base import BaseEstimator
 from features.lexical import ALL_FIELDS, BM25_VARIANTS, BM25Index, field_index
 from ltr.datasets.collection import Collection
 from ltr.errors import ConfigError, NotFittedError, SchemaError
-from ltr.naming import select
+from ltr.naming import check_params, format_spec, parse_spec, select
 from ltr.schema import DOCID, LABEL, QID, QUERY, RANK, SCORE, normalize_ids, require_columns
 from ltr.text import DEFAULT_PATTERN, Tokenizer
 
@@ -54,6 +58,10 @@ class FirstStage(BaseEstimator):
     """
 
     name = "first_stage"
+
+    def spec(self) -> str:
+        """The printed form that :func:`get_first_stage` parses back, e.g. ``"bm25(k1=1.2, b=0.75)"``."""
+        return format_spec(self.name, self.get_params(), defaults=type(self)().get_params())
 
     def fit(self, collection: Collection) -> "FirstStage":
         if not isinstance(collection, Collection):
@@ -146,10 +154,14 @@ class BM25Retriever(FirstStage):
     ...                      "body": ["ranking with trees", "cooking pasta", "trees and forests"]})
     >>> queries = pd.DataFrame({"qid": ["q1", "q2"], "query": ["trees", "the"]})
     >>> c = Collection("toy", docs, queries, pd.DataFrame(columns=["qid", "docid", "label"]))
-    >>> import warnings; warnings.simplefilter("ignore")
     >>> retriever = BM25Retriever(k=5).fit(c)
-    >>> retriever.retrieve(queries)[["qid", "docid", "rank"]].values.tolist()
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     run = retriever.retrieve(queries)
+    >>> run[["qid", "docid", "rank"]].values.tolist()
     [['q1', 'a', 1], ['q1', 'c', 2]]
+    >>> str(caught[0].message)[:44]
+    '1 of 2 queries retrieved no document (no que'
     >>> retriever.k_, retriever.empty_queries_
     (3, ['q2'])
     """
@@ -244,6 +256,26 @@ def _run_frame(qids, docids, scores, n_kept, *, ranks=None) -> pd.DataFrame:
                          DOCID: pd.Series(np.asarray(docids, dtype=object), dtype=object),
                          SCORE: np.asarray(scores, dtype=np.float64),
                          RANK: np.asarray(ranks, dtype=np.int64)})
+
+
+#: First-stage retrievers by name (``get_first_stage("bm25(k1=1.2)")``).
+FIRST_STAGES: dict[str, type] = {BM25Retriever.name: BM25Retriever}
+
+
+def get_first_stage(spec: "str | FirstStage") -> FirstStage:
+    """A first-stage retriever from its printed form, e.g. ``"bm25(field='body', k1=1.2, b=0.75)"``.
+
+    >>> get_first_stage("bm25(k1=1.2)").spec()
+    'bm25(k1=1.2)'
+    """
+    if isinstance(spec, FirstStage):
+        return spec
+    parsed = parse_spec(spec, what="first stage")
+    cls = select(FIRST_STAGES, parsed.name, what="first stage")
+    check_params(parsed.params, cls().get_params(), owner=f"first stage {parsed.name!r}")
+    if parsed.cutoff is not None:
+        parsed.params.setdefault("k", parsed.cutoff)  # "bm25@1000" = BM25 top 1000
+    return cls(**parsed.params)
 
 
 def recall_at_k(run: pd.DataFrame, qrels: pd.DataFrame, ks=DEFAULT_RECALL_KS, *,

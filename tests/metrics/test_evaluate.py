@@ -106,6 +106,10 @@ def test_errors(qrels, run, path):
         evaluate(qrels, run.assign(docid=["a", None, "b", "a", "z", "a"]), ["AP"])
     with pytest.raises(DataError, match=r"the qrels have 1 missing qids, first at row 0"):
         evaluate(qrels.assign(qid=[None, "2", "10", "10", "7"]), run, ["AP"])
+    with pytest.raises(LabelError, match=r"the qrels' labels must be numbers; found 'high'"):
+        evaluate(qrels.assign(label=["1", "0", "high", "0", "1"]), run, ["AP"])
+    with pytest.raises(DataError, match=r"the run's scores must be numbers; found 'x'"):
+        evaluate(qrels, run.assign(score=[0.1, "x", 3.0, 2.0, 1.0, 5.0]), ["AP"])
     with pytest.raises(ConfigError, match=r"metric 'AP' is given twice"):
         evaluate(qrels, run, ["AP", "AP"])
     with pytest.raises(ConfigError, match=r"evaluate needs at least one metric"):

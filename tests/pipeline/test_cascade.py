@@ -16,7 +16,7 @@ from ltr.models import Ranker
 from ltr.pipeline import BM25Retriever, Cascade, Stage, build_candidates, query_kfold
 from ltr.pipeline.candidates import attach_queries
 
-warnings.filterwarnings("ignore", message=".*retrieved no document.*")
+pytestmark = pytest.mark.filterwarnings("ignore:.*retrieved no document:UserWarning")
 
 
 def _ranker(n=20):
@@ -151,3 +151,57 @@ def test_training_strategy_reaches_stage_one(small_web):
                             docids=small_web.docids)
     sizes = cand.groupby("qid").size()
     assert cascade.train_summary_.loc[0, "train_rows"] == sizes[sizes >= 2].sum()
+
+
+def test_global_normalisation_learned_from_training_pairs(small_web):
+    """Oracle: FeatureSet itself. A stage whose FeatureSet normalises globally learns its statistics from the
+    training candidates (fit(collection, pairs)), so the cascade trains and runs; its mean equals the mean of
+    the raw feature over those candidates."""
+    fold = query_kfold(small_web.queries.qid, 3, seed=0)[0]
+    fs = FeatureSet(["bm25(field='body')"], normalize="zscore", scope="global")
+    cascade = Cascade([Stage("only", _ranker(), fs)], first_stage=BM25Retriever(field="body"), first_k=30,
+                      valid_fraction=0.0).fit(small_web, fold.train)
+    q = small_web.queries[small_web.queries.qid.isin(set(fold.train))]
+    cand = build_candidates(BM25Retriever(field="body").fit(small_web).retrieve(q, 30), small_web.qrels, k=30,
+                            queries=q)
+    raw = FeatureSet(["bm25(field='body')"]).fit(small_web).transform(cand)
+    assert fs.norm_params_[0][0] == pytest.approx(float(raw.iloc[:, 0].mean()), rel=1e-6)
+    run = cascade.run(small_web.queries[small_web.queries.qid.isin(set(fold.test))])
+    assert len(run) > 0
+
+
+def test_first_stage_score_as_a_feature_and_empty_queries(small_web):
+    """Oracle: the first stage's own scores. A stage may use 'first_stage_score'; with it alone, a monotone
+    model cannot reorder BM25 beyond ties, so the kept set is BM25's top-10. Queries that retrieve nothing
+    come back with no rows (and a warning), the others are unaffected."""
+    fold = query_kfold(small_web.queries.qid, 3, seed=0)[0]
+    ranker = Ranker(n_estimators=20, learning_rate=0.1, early_stopping_rounds=None, n_jobs=1, random_state=0,
+                    params={"min_data_in_leaf": 5, "monotone_constraints": [1]})
+    cascade = Cascade([Stage("bm25_only", ranker, ["bm25"], cutoff=10, feature_names=["first_stage_score"])],
+                      first_stage=BM25Retriever(field="body"), first_k=50, valid_fraction=0.0)
+    cascade.fit(small_web, fold.train)
+    test_q = small_web.queries[small_web.queries.qid.isin(set(fold.test))].copy()
+    test_q.loc[test_q.index[0], "query"] = "the of and"  # stop words only
+    with pytest.warns(UserWarning, match=r"1 of \d+ queries retrieved no document"):
+        run = cascade.run(test_q)
+    assert test_q.qid.iloc[0] not in set(run.qid)
+    bm25 = BM25Retriever(field="body").fit(small_web)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        top = bm25.retrieve(test_q, 50)
+    for qid, g in run.groupby("qid"):
+        ref = top[top.qid == qid]
+        tenth = ref.score.iloc[min(10, len(ref)) - 1]
+        assert set(g.docid) <= set(ref[ref.score >= tenth].docid)
+    empty = cascade.run(test_q.iloc[:1])
+    assert empty.empty and list(empty.columns) == ["qid", "docid", "score", "rank", "stage"]
+
+
+def test_stage_bad_input():
+    """Oracle: the error messages."""
+    with pytest.raises(ConfigError, match=r"'cutoff' parameter of Stage 's' must be an integer >= 1 or None"):
+        Stage("s", _ranker(), ["bm25"], cutoff=0)
+    with pytest.raises(ConfigError, match=r"needs a ranker with fit\(\) and predict_scores\(\)"):
+        Stage("s", object(), ["bm25"])
+    with pytest.raises(ConfigError, match=r"names must be unique"):
+        Cascade([Stage("s", _ranker(), ["bm25"]), Stage("s", _ranker(), ["pagerank"])], first_stage=BM25Retriever())

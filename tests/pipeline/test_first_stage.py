@@ -189,3 +189,17 @@ def test_python_kernel_equals_numba_kernel():
             np.testing.assert_array_equal(x, y)
         assert a[2][1] == 0  # a query without terms retrieves nothing
     del rng
+
+
+def test_get_first_stage_round_trip():
+    """Oracle: the printed form. spec() parses back to the same parameters; '@k' sets k; typos are named."""
+    from ltr.errors import UnknownNameError
+    from ltr.pipeline import get_first_stage
+
+    r = get_first_stage("bm25(field='body', k1=1.2, b=0.75)@500")
+    assert (r.field, r.k1, r.b, r.k) == ("body", 1.2, 0.75, 500)
+    assert get_first_stage(r.spec()).get_params() == r.get_params()
+    with pytest.raises(UnknownNameError, match=r"Unknown first stage 'bm26'. Choose from \['bm25'\]"):
+        get_first_stage("bm26")
+    with pytest.raises(UnknownNameError, match=r"first stage 'bm25' got unknown parameters \['kl'\]"):
+        get_first_stage("bm25(kl=1.2)")

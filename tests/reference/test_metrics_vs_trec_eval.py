@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import importlib
 from ltr.metrics import _fast, evaluate
 
 pytrec_eval = pytest.importorskip("pytrec_eval")
@@ -23,6 +24,9 @@ def path(request, monkeypatch):
         pytest.skip("numba or pyarrow is not installed")
     if request.param == "numpy":
         monkeypatch.setattr(_fast, "AVAILABLE", False)
+    else:
+        # the module, not the function of the same name that ltr.metrics re-exports
+        monkeypatch.setattr(importlib.import_module("ltr.metrics.evaluate"), "FAST_MIN_ROWS", 0)
     return request.param
 
 CUTS = (1, 3, 5, 10, 20)

@@ -67,7 +67,8 @@ def test_reranking_beats_bm25_and_learns_the_utility(web, record_property):
     report = compare_runs(qrels, {"bm25": bm25, "lambdamart": run}, METRICS, baseline="bm25")
     table = report.to_frame().set_index(["system", "metric"])
     row = table.loc[("lambdamart", "nDCG@10")]
-    figures = {m: (round(float(table.loc[("bm25", m), "mean"]), 4), round(float(table.loc[("lambdamart", m), "mean"]), 4),
+    figures = {m: (round(float(table.loc[("bm25", m), "mean"]), 4),
+                   round(float(table.loc[("lambdamart", m), "mean"]), 4),
                    float(table.loc[("lambdamart", m), "p_value"])) for m in METRICS}
     record_property("synthetic_web_bm25_vs_lambdamart", figures)
     print("\nsynthetic web, test queries (newer half):", figures)
