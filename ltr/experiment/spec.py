@@ -190,7 +190,7 @@ class TrainingSpec:
 
     n_estimators: int = 1000
     early_stopping_rounds: int = 50
-    eval_metric: str = "nDCG(gain='exp', norel=1)@10"
+    eval_metric: str = "nDCG(gain='exp', norel=1, ties='row')@10"   # LightGBM's own ndcg@10, exactly
     learning_rate: float = 0.05
     num_leaves: int = 31
     min_child_samples: int = 20
@@ -200,6 +200,8 @@ class TrainingSpec:
     colsample: float = 0.8
     n_jobs: int = 2
     params: dict = field(default_factory=dict)
+    # None = in this process; "local", a Dask scheduler address or a dict: see ltr.models.distributed
+    cluster: str | dict | None = None
 
     def ranker_kwargs(self, backend: str, config: dict | None = None, *, seed: int = 0) -> dict:
         """Keyword arguments of :class:`ltr.models.Ranker` for ``backend``, with a tuned ``config`` applied."""
@@ -210,11 +212,16 @@ class TrainingSpec:
         kwargs.update(n_estimators=self.n_estimators, early_stopping_rounds=self.early_stopping_rounds,
                       eval_metric=self.eval_metric, subsample=self.subsample, colsample=self.colsample,
                       n_jobs=self.n_jobs, random_state=seed, params=dict(self.params) or None)
+        if self.cluster is not None:
+            kwargs["cluster"] = dict(self.cluster) if isinstance(self.cluster, dict) else self.cluster
         return kwargs
 
     def __post_init__(self):
         _check_type(self.n_estimators, int, "training.n_estimators")
         _check_type(self.early_stopping_rounds, int, "training.early_stopping_rounds")
+        if self.cluster is not None and not isinstance(self.cluster, (str, dict)):
+            raise ConfigError(f"training.cluster must be omitted (in-process), 'local', a Dask scheduler address "
+                              f"such as 'tcp://10.0.0.1:8786', or a table of settings; got {self.cluster!r}")
         for name in ("num_leaves", "min_child_samples", "max_depth"):
             _check_type(getattr(self, name), int, f"training.{name}")
         for name in ("learning_rate", "subsample", "colsample", "reg_lambda"):

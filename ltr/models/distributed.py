@@ -182,6 +182,8 @@ def query_partitions(group_sizes: np.ndarray, n_parts: int) -> list[tuple[int, i
     number of rows; returns ``[(first query, end query)]`` (end exclusive), no run empty."""
     sizes = np.asarray(group_sizes, dtype=np.int64)
     n_q = sizes.size
+    if n_q == 0:
+        return []
     n_parts = max(1, min(int(n_parts), n_q))
     ends = np.cumsum(sizes)
     targets = ends[-1] * np.arange(1, n_parts) / n_parts
@@ -244,15 +246,9 @@ def check_partitions(client, parts: list[dict]) -> None:
 
 # -- training -------------------------------------------------------------------------------------------------
 def _workers(client) -> list[str]:
-    return sorted(client.scheduler_info(n_workers=-1)["workers"]) if _accepts_n_workers() else \
-        sorted(client.scheduler_info()["workers"])
-
-
-def _accepts_n_workers() -> bool:
-    import inspect
-
-    import distributed
-    return "n_workers" in inspect.signature(distributed.Client.scheduler_info).parameters
+    """Addresses of all workers (``client.nthreads()`` lists every worker; ``scheduler_info()`` only the
+    first few in recent versions of distributed)."""
+    return sorted(client.nthreads())
 
 
 def _scatter_parts(client, spec: TrainSpec, qid_codes: np.ndarray, bounds, workers) -> list[dict]:
@@ -291,8 +287,13 @@ def _lightgbm_train(client, spec: TrainSpec, parts, n_rounds: int, settings: dic
         objective = spec.objective
 
         def custom_objective(y_true, y_pred, weight, group):
-            # each worker holds whole queries, so the per-worker gradient is the exact gradient
-            return objective.grad_hess(np.asarray(y_true), np.asarray(y_pred), np.asarray(group))
+            # each worker holds whole queries, so the per-worker gradient is the exact gradient; our
+            # compiled kernels use the worker's threads, not every core of its machine
+            from distributed import get_worker
+
+            from ltr.models.callbacks import kernel_threads
+            with kernel_threads(get_worker().state.nthreads):
+                return objective.grad_hess(np.asarray(y_true), np.asarray(y_pred), np.asarray(group))
 
         params["objective"] = custom_objective
     elif "objective" not in params:
@@ -325,6 +326,7 @@ def _xgboost_train(client, spec: TrainSpec, parts, n_rounds: int, settings: dict
     dtrain = dxgb.DaskQuantileDMatrix(client, Xd, label=yd, qid=qd,
                                       max_bin=int(spec.params.get("max_bin", 256)))
     params = dict(spec.params)
+    params.pop("nthread", None)                     # xgboost.dask uses each worker's thread count
     out = dxgb.train(client, params, dtrain, num_boost_round=n_rounds, evals=[], verbose_eval=False)
     return out["booster"]
 
@@ -425,6 +427,9 @@ def train_on_cluster(spec: TrainSpec, backend, cluster, *, qids: np.ndarray, see
     settings = cluster_settings(cluster)
     if backend.name not in ("lightgbm", "xgboost"):
         raise ConfigError(f"backend {backend.name!r} cannot train on a cluster; use 'lightgbm' or 'xgboost'")
+    if spec.record:
+        raise ConfigError("Ranker(record=True) records per-iteration training scores in this process; it is "
+                          "not available with cluster=. Record on a sample in-process instead")
     if spec.custom and backend.name == "xgboost":
         _xgboost_train(None, spec, [], 0, settings)              # raises the ConfigError
     client = get_client(settings)

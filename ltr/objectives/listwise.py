@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from ltr.objectives.base import Objective, check_grades, integer, quantize, quantize_edges, register
 
+
+def _optional_int(value, key, owner):
+    return None if value is None else integer(value, key, owner)
+
 __all__ = ["RankXENDCG"]
 
 
@@ -24,8 +28,9 @@ class RankXENDCG(Objective):
 
     Parameters
     ----------
-    objective_seed : int, default=5
-        LightGBM ``objective_seed`` (its default is 5).
+    objective_seed : int or None, default=None
+        LightGBM ``objective_seed``. None leaves it to LightGBM, which derives it from the model's ``seed``
+        (the Ranker's ``random_state``), so different training seeds give different randomisations.
     quantize : tuple of float or None, default=None
         Thresholds turning real labels into grades (grade = number of thresholds <= label).
 
@@ -40,7 +45,7 @@ class RankXENDCG(Objective):
     backends = ("lightgbm",)
     label_kinds = frozenset({"binary", "graded"})
     native = {"lightgbm": "rank_xendcg"}
-    _spec = {"objective_seed": (5, integer), "quantize": (None, quantize_edges)}
+    _spec = {"objective_seed": (None, _optional_int), "quantize": (None, quantize_edges)}
 
     def transform_labels(self, labels, *, backend: str):
         return quantize(labels, self.params["quantize"])
@@ -51,9 +56,12 @@ class RankXENDCG(Objective):
                      fix_max="Quantise the labels with quantize=(...).")
 
     def _native_params(self, backend, *, labels, group_sizes):
-        return {"objective": "rank_xendcg", "objective_seed": self.params["objective_seed"]}
+        params = {"objective": "rank_xendcg"}
+        if self.params["objective_seed"] is not None:
+            params["objective_seed"] = self.params["objective_seed"]
+        return params
 
     def _notes(self, backend):
         return ["randomised: gamma ~ U[0,1) redrawn each iteration, per-query generators seeded with "
-                "objective_seed + query index; no reference gradient in ltr (grad_hess raises "
+                "objective_seed (derived from the training seed unless given) + query index; no reference gradient in ltr (grad_hess raises "
                 "NotImplementedError)"]

@@ -49,15 +49,17 @@ def partition_by_query(frame: pd.DataFrame, npartitions: int):
     require_columns(frame, (QID,), caller="partition_by_query")
     if isinstance(npartitions, bool) or not isinstance(npartitions, (int, np.integer)) or npartitions < 1:
         raise ConfigError(f"npartitions must be an int >= 1; got {npartitions!r}")
-    if len(frame) == 0:
-        return dd.from_pandas(frame, npartitions=1, sort=False)
     codes, _ = pd.factorize(frame[QID], sort=False)
     order = np.argsort(codes, kind="stable")
     grouped = frame.iloc[order]
     sizes = np.bincount(codes)
     offsets = np.r_[0, np.cumsum(sizes)]
     pieces = [grouped.iloc[offsets[a]:offsets[b]] for a, b in query_partitions(sizes, npartitions)]
-    return dd.from_map(_identity, pieces, meta=frame.iloc[:0], enforce_metadata=False)
+    pieces = pieces or [frame.iloc[:0]]
+    import dask
+    # keep the frame's dtypes (qid/docid stay object, as ltr.schema wants; Dask would make them pyarrow strings)
+    with dask.config.set({"dataframe.convert-string": False}):
+        return dd.from_map(_identity, pieces, meta=frame.iloc[:0], enforce_metadata=False)
 
 
 def _identity(piece):
@@ -150,7 +152,7 @@ def transform_distributed(feature_set, pairs, *, cluster=None, client=None, npar
         ``.compute()`` / ``.persist()``. Equal to ``feature_set.transform(pairs)`` bit for bit.
     """
     client = _connect(cluster, client)
-    ddf = _as_ddf(pairs, npartitions or len(client.scheduler_info()["workers"]) or 1)
+    ddf = _as_ddf(pairs, npartitions or len(client.nthreads()) or 1)
     if check:
         check_query_partitions(ddf, client=client)
     shared = client.scatter(feature_set, broadcast=True, hash=False)
@@ -186,7 +188,7 @@ def retrieve_distributed(retriever, queries, k: int | None = None, *, cluster=No
         ``retriever.retrieve(queries, k)`` bit for bit after ``.compute().reset_index(drop=True)``.
     """
     client = _connect(cluster, client)
-    ddf = _as_ddf(queries, npartitions or len(client.scheduler_info()["workers"]) or 1)
+    ddf = _as_ddf(queries, npartitions or len(client.nthreads()) or 1)
     require_columns(ddf._meta, (QID, QUERY), caller="retrieve_distributed")
     if not hasattr(retriever, "n_docs_"):
         retriever.retrieve(ddf._meta, k)            # raises the retriever's own NotFittedError

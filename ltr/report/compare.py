@@ -178,10 +178,12 @@ class Report:
         return self
 
     @staticmethod
-    def _section_rows(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:
+    def _section_rows(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]], str]:
+        """Header, formatted rows and alignment (text columns left, numbers right) of a section table."""
         rows = [[format_number(v, digits) if isinstance(v, float) else str(v) for v in row]
                 for row in table.itertuples(index=False)]
-        return [str(c) for c in table.columns], rows
+        align = "".join("r" if pd.api.types.is_numeric_dtype(table[c]) else "l" for c in table.columns)
+        return [str(c) for c in table.columns], rows, align
 
     def figure_files(self, *, plots: bool = True) -> dict[str, str]:
         """The relative path :meth:`save` writes each figure to, by title (``figures/<slug>.png``)."""
@@ -333,7 +335,8 @@ class Report:
             parts += [f"- {n}" for n in notes] + ([""] if notes else [])
             parts += [caption, ""] if caption else []
             if table is not None:
-                parts += [render_markdown(*self._section_rows(table, digits)), ""]
+                header, rows, align = self._section_rows(table, digits)
+                parts += [render_markdown(header, rows, align=align), ""]
         if figure_paths:
             parts += ["## Figures", ""]
             for title, rel in figure_paths.items():
@@ -379,7 +382,8 @@ class Report:
             if caption:
                 body.append(f'<p class="legend">{_h.escape(caption)}</p>')
             if table is not None:
-                body += ['<div class="scroll">', render_html(*self._section_rows(table, digits)), "</div>"]
+                header, rows, align = self._section_rows(table, digits)
+                body += ['<div class="scroll">', render_html(header, rows, align=align), "</div>"]
         figures = self.figures(plots=plots)
         if figures:
             body.append("<h2>Figures</h2>")
