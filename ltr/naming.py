@@ -115,8 +115,9 @@ def select(table: Mapping[str, Any], name: str, *, what: str) -> Any:
 
 
 def check_params(params: Mapping[str, Any], allowed: Mapping[str, Any] | set | tuple | list, *,
-                 owner: str) -> None:
-    """Refuse parameters that ``owner`` does not have, naming the valid ones."""
+                 owner: str, what: str = "parameters", error: type[Exception] = UnknownNameError) -> None:
+    """Refuse parameters (or keys: ``what``) that ``owner`` does not have, naming the valid ones and the
+    closest match; raises ``error``."""
     unknown = [k for k in params if k not in allowed]
     if unknown:
         hints = []
@@ -125,4 +126,4 @@ def check_params(params: Mapping[str, Any], allowed: Mapping[str, Any] | set | t
             if close:
                 hints.append(f"did you mean {close[0]!r} for {k!r}?")
         hint = (" " + "; ".join(hints)) if hints else ""
-        raise UnknownNameError(f"{owner} got unknown parameters {unknown}; valid: {sorted(allowed)}.{hint}")
+        raise error(f"{owner} got unknown {what} {unknown}; valid: {sorted(allowed)}.{hint}")

@@ -181,7 +181,14 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
                                       "ceiling no re-ranker can pass.")
         stage_path = out / "tables" / "stage_cost.csv"
         if stage_path.is_file():
-            report.add_figure("Per-stage cost", P.plot_stage_cost(pd.read_csv(stage_path)))
+            cost = pd.read_csv(stage_path)
+            scoring = [json.loads(p.read_text()).get("predict_seconds_per_query")
+                       for p in (out / "cells").glob("*/*/seed*/cell.json")]
+            scoring = [v for v in scoring if v is not None]   # trained cells only
+            cost.loc[len(cost) - 1, "seconds_per_query"] += float(np.mean(scoring)) if scoring else 0.0
+            report.add_figure("Per-stage cost", P.plot_stage_cost(cost),
+                              caption="Time per query of each stage (the re-ranking stage: its features plus the "
+                                      "GBDT's scoring) and the number of feature values computed per query.")
     # Sections of our own around the comparison
     spread = seed_fold_spread(metrics)
     spread = spread[spread["metric"].isin(exp.metrics)]

@@ -24,7 +24,6 @@ import hashlib
 import json
 import math
 import platform
-import re
 import shutil
 import subprocess
 import time
@@ -37,17 +36,11 @@ import pandas as pd
 import ltr
 from ltr.errors import ConfigError, DataError
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
-from ltr.experiment.spec import Experiment
+from ltr.experiment.spec import Experiment, slug
 from ltr.io.atomic import atomic_write, write_json
 from ltr.schema import QID
 
 METRICS_COLUMNS = ["fold", "objective", "backend", "seed", "qid", "metric", "value"]
-
-
-def slug(system: str) -> str:
-    """A file-name-safe form of a system name: ``lightgbm/lambdarank(truncation_level=20)`` ->
-    ``lightgbm-lambdarank_truncation_level=20``."""
-    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9.=+-]", "_", system.replace("/", "-"))).strip("_")
 
 
 def sha256_file(path: Path) -> str:
@@ -240,7 +233,9 @@ class Runner:
             t0 = time.perf_counter()
             kwargs = self.exp.training.ranker_kwargs(cell.backend, config, seed=cell.seed)
             ranker = Ranker(cell.objective, cell.backend, **kwargs).fit(fold.train, valid=fold.valid)
+            t1 = time.perf_counter()
             run = ranker.predict(fold.test)
+            predict_seconds = time.perf_counter() - t1
             self.timings["train"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         per_query = evaluate(fold.qrels, run, list(self.exp.metrics), missing_queries=fold.missing_queries)
@@ -266,7 +261,8 @@ class Runner:
         for path in written:
             files[str(path.relative_to(self.out))] = sha256_file(path)
         info = {"fold": cell.fold, "system": cell.system, "seed": cell.seed, "config": config, "files": files,
-                "best_iteration": None if ranker is None else int(ranker.best_iteration_)}
+                "best_iteration": None if ranker is None else int(ranker.best_iteration_),
+                "predict_seconds_per_query": None if ranker is None else predict_seconds / fold.test.n_queries}
         write_json(cell_dir / "cell.json", info)
         self.timings["write"] += time.perf_counter() - t0
 

@@ -30,16 +30,16 @@ Systems are named ``backend/objective`` (e.g. ``xgboost/ranknet``), the objectiv
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ltr.errors import ConfigError, LTRError
-from ltr.naming import parse_spec, select
+from ltr.naming import check_params, parse_spec, select
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -76,15 +76,7 @@ _SPACE_KINDS = ("log", "int", "float")
 
 
 def _unknown_keys(given, allowed, owner: str) -> None:
-    unknown = [k for k in given if k not in allowed]
-    if unknown:
-        hints = []
-        for k in unknown:
-            close = difflib.get_close_matches(k, list(allowed), n=1)
-            if close:
-                hints.append(f"did you mean {close[0]!r} for {k!r}?")
-        hint = (" " + "; ".join(hints)) if hints else ""
-        raise ConfigError(f"{owner} got unknown keys {unknown}; valid keys: {sorted(allowed)}.{hint}")
+    check_params(given, allowed, owner=owner, what="keys", error=ConfigError)
 
 
 def _check_type(value, types, what: str):
@@ -427,6 +419,12 @@ class Experiment:
     def to_toml(self) -> str:
         """The declaration as TOML text (the one config format)."""
         return _dump_toml(self.to_dict())
+
+
+def slug(system: str) -> str:
+    """A file-name-safe form of a system name: ``lightgbm/lambdarank(truncation_level=20)`` ->
+    ``lightgbm-lambdarank_truncation_level=20``."""
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9.=+-]", "_", system.replace("/", "-"))).strip("_")
 
 
 def load_experiment(target: str | Path) -> Experiment:

@@ -34,7 +34,7 @@ def test_objective_names_are_canonical():
     ({"correction": "holmes"}, UnknownNameError, r"Did you mean 'holm'"),
     ({"baseline": "lightgbm/ranknet"}, UnknownNameError, r"Unknown baseline system"),
     ({"seeds": [0, "1"]}, ConfigError, r"each seed must be int"),
-    ({"data": {"kind": "letor", "paht": "x"}}, ConfigError, r"unknown keys \['paht'\].*did you mean 'path'"),
+    ({"data": {"kind": "letor", "paht": "x"}}, ConfigError, r"unknown keys \['paht'\]; valid: .*did you mean 'path'"),
     ({"data": {"kind": "svm"}}, UnknownNameError, r"Unknown data kind 'svm'"),
     ({"training": {"n_estimators": "100"}}, ConfigError, r"training.n_estimators must be int"),
     ({"tuning": {"budget": 0}}, ConfigError, r"tuning.budget must be >= 1"),

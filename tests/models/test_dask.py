@@ -191,3 +191,19 @@ def test_worker_killed_mid_training_is_a_clear_error_within_seconds(cluster):
     assert time.monotonic() - start < 60
     assert not hasattr(ranker, "model_")
     client.wait_for_workers(2, timeout=60)      # the nanny restarts the worker for later tests
+
+
+def test_local_cluster_is_started_once_and_reused():
+    """Oracle: the client object (one LocalCluster per process for cluster='local') and the manifest note."""
+    from ltr.models.distributed import get_client
+    data = make_dataset(30, seed=4)
+    spec = {"address": "local", "n_workers": 1}
+    try:
+        first = Ranker("lambdarank", n_estimators=5, n_jobs=1, cluster=spec).fit(data)
+        client = get_client(spec)
+        assert get_client(spec) is client and len(client.nthreads()) == 1
+        second = Ranker("lambdarank", n_estimators=5, n_jobs=1, cluster=spec).fit(data)
+        assert first.distributed_["address"] == "local" and first.distributed_["n_workers"] == 1
+        np.testing.assert_array_equal(first.predict_scores(data), second.predict_scores(data))
+    finally:
+        close_local_cluster()
