@@ -192,7 +192,7 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     # Sections of our own around the comparison
     spread = seed_fold_spread(metrics)
     spread = spread[spread["metric"].isin(exp.metrics)]
-    no_effect = seeds_without_effect(metrics)
+    no_effect = [s for s in seeds_without_effect(metrics) if s not in exp.fixed_systems()]
     sections = [("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
                  "tests above use the pooled per-query values instead.")]
     tuning = _tuning(out)

@@ -1,0 +1,127 @@
+"""The `ltr` command: outputs, exit codes, one-line errors (run in-process through ltr.cli.main)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ltr.cli import main
+from ltr.io import read_run, write_letor, write_qrels, write_run
+from ltr.metrics import evaluate
+from tests.experiment.conftest import make_letor, write_small_experiment
+
+
+@pytest.fixture
+def trec_files(tmp_path):
+    rng = np.random.default_rng(0)
+    qrels = pd.DataFrame({"qid": np.repeat(["1", "2", "10"], 5), "docid": [f"d{i}" for i in range(15)],
+                          "label": rng.integers(0, 3, 15).astype(float)})
+    run = pd.DataFrame({"qid": np.repeat(["1", "2", "10"], 5), "docid": [f"d{i}" for i in range(15)],
+                        "score": rng.normal(size=15)})
+    write_qrels(qrels, tmp_path / "qrels.txt")
+    write_run(run, tmp_path / "run.txt")
+    return tmp_path / "qrels.txt", tmp_path / "run.txt", qrels, run
+
+
+def test_evaluate_json_uses_the_names_given(trec_files, capsys):
+    """Oracle: ltr.metrics.evaluate on the same frames (itself checked against pytrec_eval)."""
+    qrels_path, run_path, qrels, run = trec_files
+    names = ["nDCG@10", "P(rel=2)@5", "nDCG(gain='exp')@10"]
+    argv = ["evaluate", str(qrels_path), str(run_path), "--json", "--per-query"]
+    for name in names:
+        argv += ["-m", name]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert list(out["aggregate"]) == names
+    expected = evaluate(qrels, run, names)
+    for name in names:
+        values = expected[expected["metric"] == name].set_index("qid")["value"]
+        assert out["aggregate"][name] == pytest.approx(values.mean(), abs=1e-15)
+        for qid, value in values.items():
+            assert out["per_query"][qid][name] == pytest.approx(value, abs=1e-15)
+
+
+def test_evaluate_table_without_per_query(trec_files, capsys):
+    qrels_path, run_path, _, _ = trec_files
+    assert main(["evaluate", str(qrels_path), str(run_path), "-m", "AP"]) == 0
+    out = capsys.readouterr().out
+    assert "AP" in out and "all" in out
+
+
+@pytest.mark.parametrize("argv_tail, message", [
+    (["-m", "nDCG@ten"], "cutoff"),
+    (["-m", "nDGC@10"], "Unknown metric 'nDGC'"),
+])
+def test_evaluate_errors_are_one_line(trec_files, capsys, argv_tail, message):
+    qrels_path, run_path, _, _ = trec_files
+    assert main(["evaluate", str(qrels_path), str(run_path), *argv_tail]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ltr evaluate: error: ") and message in err
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_evaluate_no_query_in_common(tmp_path, capsys):
+    write_qrels(pd.DataFrame({"qid": ["1"], "docid": ["a"], "label": [1.0]}), tmp_path / "q")
+    write_run(pd.DataFrame({"qid": ["2"], "docid": ["a"], "score": [1.0]}), tmp_path / "r")
+    assert main(["evaluate", str(tmp_path / "q"), str(tmp_path / "r")]) == 2
+    assert "in common" in capsys.readouterr().err
+
+
+def test_evaluate_malformed_run_names_file_and_line(trec_files, tmp_path, capsys):
+    qrels_path, _, _, _ = trec_files
+    bad = tmp_path / "bad.run"
+    bad.write_text("1 Q0 d1 1 0.5 tag\n1 Q0 d2 2 notanumber tag\n")
+    assert main(["evaluate", str(qrels_path), str(bad)]) == 2
+    assert f"{bad}:2" in capsys.readouterr().err
+
+
+def test_train_then_predict(tmp_path, capsys):
+    """Oracle: the run written by `ltr predict` equals Ranker.load(model).predict on the same file."""
+    from ltr.io import read_letor
+    from ltr.models import Ranker
+    write_letor(make_letor(30, 1, prefix="t"), tmp_path / "train.txt")
+    write_letor(make_letor(10, 2, prefix="v"), tmp_path / "vali.txt")
+    write_letor(make_letor(10, 3, prefix="s"), tmp_path / "test.txt")
+    assert main(["train", str(tmp_path / "train.txt"), "--valid", str(tmp_path / "vali.txt"),
+                 "--objective", "ranknet", "--out", str(tmp_path / "model"), "--param", "n_estimators=20",
+                 "--param", "n_jobs=1"]) == 0
+    assert "trained lightgbm/ranknet" in capsys.readouterr().out
+    assert main(["predict", str(tmp_path / "model"), str(tmp_path / "test.txt"), "--out",
+                 str(tmp_path / "run.txt")]) == 0
+    run = read_run(tmp_path / "run.txt")
+    expected = Ranker.load(tmp_path / "model").predict(read_letor(tmp_path / "test.txt"))
+    merged = run.merge(expected, on=["qid", "docid"], suffixes=("", "_expected"))
+    assert len(merged) == len(expected) == 120
+    assert np.array_equal(merged["score"].to_numpy(), merged["score_expected"].to_numpy())
+
+
+def test_train_unknown_objective_lists_choices(tmp_path, capsys):
+    write_letor(make_letor(5, 1, prefix="t"), tmp_path / "train.txt")
+    assert main(["train", str(tmp_path / "train.txt"), "--objective", "lambdamart", "--out",
+                 str(tmp_path / "m")]) == 2
+    assert "Unknown objective 'lambdamart'. Choose from [" in capsys.readouterr().err
+
+
+def test_run_report_compare(tmp_path, capsys):
+    toml = write_small_experiment(tmp_path / "data", seeds=(0,), objectives=("lambdarank", "regression"),
+                                  budget=1)
+    assert main(["run", str(toml), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    assert "report.html" in capsys.readouterr().out
+    (tmp_path / "a" / "report.md").unlink()
+    assert main(["report", str(tmp_path / "a")]) == 0
+    assert (tmp_path / "a" / "report.md").is_file()
+    assert main(["run", str(toml), "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "ab")]) == 0
+    out = capsys.readouterr().out
+    assert "a/lightgbm/lambdarank" in out and "b/lightgbm/regression" in out
+    assert (tmp_path / "ab" / "report.html").is_file()
+
+
+def test_info_lists_registries(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "ranknet" in out and "nDCG" in out and "pagerank" in out
