@@ -103,7 +103,7 @@ def part_a(args, lc, client):
           "test nDCG@10 |")
     print("|---|---|---:|---:|---:|---|---:|")
     for backend in backends:
-        kw = dict(n_estimators=args.rounds, early_stopping_rounds=None, random_state=0)
+        kw = {"n_estimators": args.rounds, "early_stopping_rounds": None, "random_state": 0}
         rows = []
         for label, cluster, threads in (("single process, 2 threads", None, 2),
                                         ("single process, 1 thread", None, 1),
@@ -121,6 +121,10 @@ def part_a(args, lc, client):
                                        for p in workers.values())
             print(f"| {backend} | {label} | {wall:.1f} | {wall / rows[0]:.2f} | {client_txt} | {worker_txt} | "
                   f"{ndcg10(ranker, test):.4f} |", flush=True)
+            if cluster is not None:
+                parts_s = ranker.distributed_["seconds"]
+                print(f"|  | of which scatter {parts_s['scatter']:.1f} s, partition check {parts_s['check']:.1f} s, "
+                      f"training on the workers {parts_s['train']:.1f} s | | | | | |", flush=True)
 
 
 def part_b(args, client):

@@ -276,6 +276,7 @@ class Runner:
         data = prepare(self.exp, cache_dir=self.out / "cache")
         self.timings["prepare"] = time.perf_counter() - t0
         self.systems = list(self.exp.systems())
+        check_labels(self.systems, data.folds)
         fixed = sorted({s for f in data.folds for s in f.fixed_runs})
         self.systems = fixed + self.systems
         self.out.mkdir(parents=True, exist_ok=True)
@@ -329,6 +330,19 @@ class Runner:
         if failures:
             raise DataError(f"the baseline {self.exp.baseline} missed the expected figures of experiment "
                             f"{self.exp.name!r} (results are in {self.out}): " + "; ".join(failures))
+
+
+def check_labels(systems: list[str], folds: list[PreparedFold]) -> None:
+    """Every objective must take every fold's training labels: refuse before any training, not mid-run."""
+    from ltr.errors import LTRError
+    from ltr.objectives import get_objective
+    for system in systems:
+        backend, objective = system.split("/", 1)
+        for fold in folds:
+            try:
+                get_objective(objective).check_labels(fold.train.labels, fold.train.group_sizes, backend=backend)
+            except LTRError as exc:
+                raise type(exc)(f"{system} cannot train on fold {fold.name!r}: {exc}") from None
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import itertools
 import threading
 import time
 import warnings
@@ -41,8 +42,16 @@ from ltr.errors import ConfigError, GroupError, LTRError
 from ltr.models.backends._base import Trained, TrainSpec
 from ltr.models.callbacks import HarnessEval
 
-__all__ = ["CLUSTER_DEFAULTS", "WorkerLostError", "check_partitions", "cluster_settings", "close_local_cluster",
-           "get_client", "query_partitions", "train_on_cluster"]
+__all__ = [
+    "CLUSTER_DEFAULTS",
+    "WorkerLostError",
+    "check_partitions",
+    "close_local_cluster",
+    "cluster_settings",
+    "get_client",
+    "query_partitions",
+    "train_on_cluster",
+]
 
 #: Keys of a ``cluster`` dict, with their defaults (a string ``cluster`` is ``{"address": cluster}``).
 CLUSTER_DEFAULTS: dict[str, Any] = {
@@ -190,7 +199,7 @@ def query_partitions(group_sizes: np.ndarray, n_parts: int) -> list[tuple[int, i
     cuts = np.searchsorted(ends, targets, side="left") + 1          # query index after which to cut
     cuts = np.unique(np.clip(cuts, 1, n_q - 1)) if n_q > 1 else np.array([], dtype=np.int64)
     bounds = np.r_[0, cuts, n_q].astype(np.int64)
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def _part_summary(qids, group, n_rows: int):
@@ -261,7 +270,8 @@ def _scatter_parts(client, spec: TrainSpec, qid_codes: np.ndarray, bounds, worke
                   "group": np.asarray(spec.group_sizes[qa:qb], dtype=np.int64), "qid": qid_codes[ra:rb]}
         # a list, not a dict: scattering a dict would key the futures by "X", "y"... shared by all parts
         futs = client.scatter(list(arrays.values()), workers=[worker], hash=False)
-        parts.append({**dict(zip(arrays, futs)), "n_rows": rb - ra, "workers": [worker], "rows": (ra, rb), "queries": (qa, qb)})
+        parts.append({**dict(zip(arrays, futs)), "n_rows": rb - ra, "workers": [worker], "rows": (ra, rb),
+                      "queries": (qa, qb)})
     return parts
 
 
@@ -392,7 +402,7 @@ def _sample_rounds(spec: TrainSpec, backend, settings: dict, seed: int) -> tuple
     sizes = spec.group_sizes
     n_q = sizes.size
     rng = np.random.default_rng(seed)
-    take = np.sort(rng.choice(n_q, size=max(1, int(round(settings["sample"] * n_q))), replace=False))
+    take = np.sort(rng.choice(n_q, size=max(1, round(settings["sample"] * n_q)), replace=False))
     offsets = np.r_[0, np.cumsum(sizes)]
     rows = np.concatenate([np.arange(offsets[q], offsets[q + 1]) for q in take])
     sub = dataclasses.replace(spec, X=spec.X[rows], labels=spec.labels[rows],
@@ -454,10 +464,14 @@ def train_on_cluster(spec: TrainSpec, backend, cluster, *, qids: np.ndarray, see
     n_parts = settings["partitions"] or len(workers)
     bounds = query_partitions(spec.group_sizes, n_parts)
     qid_codes = np.repeat(np.arange(spec.group_sizes.size, dtype=np.int64), spec.group_sizes)
+    clock = time.perf_counter()
     parts = _scatter_parts(client, spec, qid_codes, bounds, workers)
     n_used, n_parts = len({p["workers"][0] for p in parts}), len(parts)
+    seconds = {"scatter": time.perf_counter() - clock}
     try:
+        clock = time.perf_counter()
         check_partitions(client, parts)
+        seconds["check"] = time.perf_counter() - clock
         used = sorted({p["workers"][0] for p in parts})
         fn = _lightgbm_train if backend.name == "lightgbm" else _xgboost_train
         # Step 3: train, watching the workers
@@ -465,7 +479,9 @@ def train_on_cluster(spec: TrainSpec, backend, cluster, *, qids: np.ndarray, see
             with client.as_current():     # futures inside the graph resolve against this client
                 return fn(client, spec, parts, n_rounds, settings)
 
+        clock = time.perf_counter()
         model = _watched(client, run, used, settings["grace"])
+        seconds["train"] = time.perf_counter() - clock
     finally:
         parts.clear()           # the scattered partitions are released with their last reference
     n_iter = int(backend.n_trees(model))
@@ -483,5 +499,6 @@ def train_on_cluster(spec: TrainSpec, backend, cluster, *, qids: np.ndarray, see
         evals = {"valid": {name: [value] for name, value in harness.values(raw, Xv)}}
         note += "; evals_result_ holds the final model's validation metrics only"
     info = {"address": settings["address"], "n_workers": n_used, "n_partitions": n_parts, "rounds": n_rounds, "rounds_policy": settings["rounds"],
-            "sample_queries": info_sample, "time_out_minutes": settings["time_out"], "note": note}
+            "sample_queries": info_sample, "time_out_minutes": settings["time_out"],
+            "seconds": {k: round(v, 3) for k, v in seconds.items()}, "note": note}
     return Trained(model, n_iter, n_iter, evals, None), info

@@ -150,3 +150,13 @@ def test_expected_figures_guard(small_experiment, tmp_path):
     with pytest.raises(Exception, match=r"missed the expected figures .* nDCG@10: expected 0.0 \+- 0.01, got 0\.\d+"):
         run_experiment(guarded, tmp_path / "g", progress=False, build_report=False)
     assert (tmp_path / "g" / "metrics.csv").is_file()  # results are kept for inspection
+
+
+def test_labels_an_objective_cannot_take_fail_before_any_training(small_experiment, tmp_path):
+    exp = load_experiment(small_experiment)
+    graded = Experiment.from_dict({**exp.to_dict(), "objectives": ["lambdarank", "lambdarank_map"]},
+                                  base_dir=small_experiment.parent)
+    with pytest.raises(Exception, match=r"xgboost/lambdarank_map cannot train on fold 'all': .*binary labels.*"
+                                         r"lambdarank_map\(threshold=1\)"):
+        run_experiment(graded, tmp_path / "o", progress=False)
+    assert not list((tmp_path / "o").glob("cells/*/*/*/cell.json"))

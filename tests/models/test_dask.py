@@ -13,6 +13,7 @@ single-process ones; on MQ2008 Fold1 the test nDCG@10 moved by 0.002-0.006 when 
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -26,8 +27,13 @@ import pytest
 from ltr.errors import ConfigError, GroupError, UnknownNameError
 from ltr.metrics import parse_metric
 from ltr.models import Ranker
-from ltr.models.distributed import (WorkerLostError, check_partitions, close_local_cluster, cluster_settings,
-                                    query_partitions)
+from ltr.models.distributed import (
+    WorkerLostError,
+    check_partitions,
+    close_local_cluster,
+    cluster_settings,
+    query_partitions,
+)
 from tests.conftest import shared_path
 from tests.models.conftest import make_dataset
 
@@ -86,7 +92,7 @@ def test_query_partitions_keep_whole_queries_and_balance_rows():
     sizes = np.random.default_rng(0).integers(1, 50, size=101)
     bounds = query_partitions(sizes, 4)
     assert bounds[0][0] == 0 and bounds[-1][1] == 101 and len(bounds) == 4
-    assert all(a[1] == b[0] for a, b in zip(bounds[:-1], bounds[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     rows = [int(sizes[a:b].sum()) for a, b in bounds]
     assert max(rows) - min(rows) <= 2 * sizes.max()
     assert query_partitions([3, 4], 8) == [(0, 1), (1, 2)]
@@ -117,10 +123,10 @@ def test_partition_check_runs_on_workers_and_catches_a_split_query(cluster):
 def test_mq2008_distributed_matches_single_process(cluster, mq2008, backend, tmp_path):
     """Oracle: the same Ranker trained in one process (test nDCG@10 within TOLERANCE, see the module
     docstring); the returned model is an ordinary Booster (save/load/predict), the rounds are fixed and
-    said so, and two distributed runs are bit-identical."""
+    said so, and two distributed LightGBM runs are bit-identical (XGBoost's: within TOLERANCE)."""
     lc, _ = cluster
     train, valid, test = mq2008
-    kw = dict(n_estimators=ROUNDS, early_stopping_rounds=10, n_jobs=1, random_state=0)
+    kw = {"n_estimators": ROUNDS, "early_stopping_rounds": 10, "n_jobs": 1, "random_state": 0}
     local = Ranker("lambdarank", backend, **kw).fit(train, valid=valid)
     spec = {"address": lc.scheduler_address, "partitions": 4}
     with pytest.warns(UserWarning, match=f"does not early-stop: trained a fixed {ROUNDS} rounds"):
@@ -130,7 +136,13 @@ def test_mq2008_distributed_matches_single_process(cluster, mq2008, backend, tmp
     assert abs(_ndcg10(dist, test) - _ndcg10(local, test)) <= TOLERANCE
     with pytest.warns(UserWarning):
         again = Ranker("lambdarank", backend, cluster=spec, **kw).fit(train, valid=valid)
-    np.testing.assert_array_equal(again.predict_scores(test), dist.predict_scores(test))
+    if backend == "lightgbm":
+        np.testing.assert_array_equal(again.predict_scores(test), dist.predict_scores(test))
+    else:
+        # xgboost.dask is not bit-reproducible run to run (measured: 1 of 2 module runs gave different
+        # models on the same cluster and data); its collective ranks the workers in connection order, which
+        # is the likely cause (the rank orders the all-reduce and seeds each worker's pair sampling)
+        assert abs(_ndcg10(again, test) - _ndcg10(dist, test)) <= TOLERANCE
     dist.save(tmp_path / "m")
     loaded = Ranker.load(tmp_path / "m")
     assert loaded.cluster == spec and loaded.distributed_["rounds"] == ROUNDS
@@ -142,7 +154,7 @@ def test_custom_objective_runs_distributed_on_lightgbm(cluster, mq2008):
     XGBoost's Dask interface refuses Python objectives, which must be a ConfigError before any work."""
     lc, _ = cluster
     train, _, test = mq2008
-    kw = dict(n_estimators=30, early_stopping_rounds=None, n_jobs=1, random_state=0)
+    kw = {"n_estimators": 30, "early_stopping_rounds": None, "n_jobs": 1, "random_state": 0}
     local = Ranker("ranknet", "lightgbm", **kw).fit(train)
     dist = Ranker("ranknet", "lightgbm", cluster=lc.scheduler_address, **kw).fit(train)
     assert abs(_ndcg10(dist, test) - _ndcg10(local, test)) <= TOLERANCE

@@ -10,8 +10,12 @@ import pytest
 from features.base import FeatureSet, available
 from ltr.errors import ConfigError, GroupError
 from ltr.pipeline import BM25Retriever
-from ltr.pipeline.distributed import (check_query_partitions, partition_by_query, retrieve_distributed,
-                                      transform_distributed)
+from ltr.pipeline.distributed import (
+    check_query_partitions,
+    partition_by_query,
+    retrieve_distributed,
+    transform_distributed,
+)
 from tests.features.conftest import make_tiny_collection, make_tiny_pairs
 
 pytestmark = pytest.mark.dask
