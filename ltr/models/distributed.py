@@ -8,8 +8,10 @@ The Ranker hands its :class:`~ltr.models.backends.TrainSpec` to :func:`train_on_
 3. checks on every worker that each partition holds whole, contiguous queries that no other partition
    holds (:func:`check_partitions`) -- a query split over two workers would silently become two queries
    (LightGBM #5676, XGBoost #8691);
-4. trains a fixed number of rounds with ``lightgbm.dask.DaskLGBMRanker`` (data-parallel LightGBM,
-   ``tree_learner="data"``) or ``xgboost.dask.train`` on a ``DaskQuantileDMatrix`` with integer ``qid``;
+4. trains a fixed number of rounds with data-parallel LightGBM (``tree_learner="data"``; the per-worker
+   step of ``lightgbm.dask.DaskLGBMRanker``, with the workers ranked in a fixed order so that a run is
+   reproducible bit for bit) or ``xgboost.dask.train`` on a ``DaskQuantileDMatrix`` with integer ``qid``
+   (XGBoost's Dask runs are not bit-reproducible run to run);
 5. watches the workers: a worker lost during training raises :class:`WorkerLostError` within seconds
    (LightGBM's socket ``time_out`` is lowered from 120 minutes to ``time_out`` minutes for a worker
    that hangs without dying); a partial model is never returned.
@@ -17,8 +19,8 @@ The Ranker hands its :class:`~ltr.models.backends.TrainSpec` to :func:`train_on_
 The model that comes back is an ordinary ``lightgbm.Booster`` / ``xgboost.Booster``: save, load and
 predict work as for an in-process model.
 
-Neither backend's Dask interface early-stops, so a distributed run trains a fixed number of rounds,
-chosen by ``rounds``: ``"n_estimators"`` (default) trains exactly ``n_estimators`` rounds;
+``lightgbm.dask`` has no early stopping (``xgboost.dask.train`` has, but one rule serves both backends so
+that their runs compare), so a distributed run trains a fixed number of rounds, chosen by ``rounds``: ``"n_estimators"`` (default) trains exactly ``n_estimators`` rounds;
 ``"sample"`` first runs an in-process, early-stopped fit on a ``sample`` fraction of the training queries
 against ``valid`` and trains its best iteration on the cluster. Either way a warning says so and the
 Ranker's ``distributed_`` attribute (saved in the manifest) records it.
@@ -223,11 +225,12 @@ def _part_summary(qids, group, n_rows: int):
     return unique, problems
 
 
-def check_partitions(client, parts: list[dict]) -> None:
+def check_partitions(client, parts: list[dict], names=None) -> None:
     """Check, on the worker holding each partition, that its queries are whole and contiguous, and on the
     client that no query appears in two partitions.
 
-    ``parts`` is a list of dicts of futures with keys ``qid``, ``group`` and ``n_rows`` (an int).
+    ``parts`` is a list of dicts of futures with keys ``qid``, ``group`` and ``n_rows`` (an int);
+    ``names``, if given, maps integer qids (codes) to the query ids shown in messages.
 
     Raises
     ------
@@ -239,6 +242,9 @@ def check_partitions(client, parts: list[dict]) -> None:
     results = client.gather(futures)
     where = client.who_has(futures)
     owner: dict = {}
+    def show(q):
+        return names[int(q)] if names is not None else q
+
     for i, (fut, (unique, problems)) in enumerate(zip(futures, results)):
         worker = next(iter(where.get(fut.key, ())), "?")
         if problems:
@@ -247,7 +253,7 @@ def check_partitions(client, parts: list[dict]) -> None:
                              f"partition, rows of a query contiguous)")
         for q in unique.tolist():
             if q in owner:
-                raise GroupError(f"query {q!r} is split between partitions {owner[q]} and {i} (worker "
+                raise GroupError(f"query {show(q)!r} is split between partitions {owner[q]} and {i} (worker "
                                  f"{worker}); each worker would train on a part of it as if it were a "
                                  f"whole query. Partition the data by qid")
             owner[q] = i
@@ -288,10 +294,22 @@ def _dask_array(parts, key, n_cols=None, dtype=None, meta=None):
 
 
 def _lightgbm_train(client, spec: TrainSpec, parts, n_rounds: int, settings: dict):
-    from lightgbm.dask import DaskLGBMRanker
+    """Data-parallel LightGBM through ``lightgbm.dask``'s per-worker step (``_train_part``, what
+    ``DaskLGBMRanker.fit`` submits), with the workers ranked in sorted-address order.
+
+    ``DaskLGBMRanker.fit`` ranks the workers in the order of ``client.who_has`` (a set of random keys), and
+    the rank decides which worker's rows give each feature its bins: the same data then gives different
+    models from run to run. Fixing the order makes a distributed run reproducible bit for bit.
+    """
+    from urllib.parse import urlparse
+
+    import lightgbm.dask as lgbd
+    from lightgbm import LGBMRanker
     params = dict(spec.params)
-    params.pop("num_threads", None)                 # lightgbm.dask uses each worker's thread count
-    params["time_out"] = settings["time_out"]
+    params.pop("num_threads", None)                 # each worker uses its own thread count (below)
+    params.pop("boosting", None)
+    params["boosting_type"] = spec.params.get("boosting", "gbdt")
+    params["n_estimators"] = n_rounds
     params.setdefault("tree_learner", "data")
     if spec.custom:
         objective = spec.objective
@@ -308,17 +326,21 @@ def _lightgbm_train(client, spec: TrainSpec, parts, n_rounds: int, settings: dic
         params["objective"] = custom_objective
     elif "objective" not in params:
         params["objective"] = "lambdarank"
-    X = spec.X
-    meta = X[:0] if hasattr(X, "tocsr") else np.empty((0, X.shape[1]), dtype=X.dtype)
-    Xd = _dask_array(parts, "X", n_cols=X.shape[1], dtype=X.dtype, meta=meta)
-    yd = _dask_array(parts, "y", dtype=np.float64)
-    gd = _dask_array(parts, "group", dtype=np.int64)
-    params.pop("boosting", None)
-    warnings.filterwarnings("ignore", message="Parameter n_jobs will be ignored", category=UserWarning)
-    model = DaskLGBMRanker(client=client, n_estimators=n_rounds, boosting_type=spec.params.get("boosting", "gbdt"),
-                           **params)
-    model.fit(Xd, yd, group=gd)
-    return model.booster_
+    by_worker: dict = {}
+    for p in parts:                                 # parts are in query order; so are a worker's parts
+        by_worker.setdefault(p["workers"][0], []).append({"data": p["X"], "label": p["y"], "group": p["group"]})
+    workers = sorted(by_worker)
+    sockets, ports = lgbd._assign_open_ports_to_workers(client=client, workers=workers)
+    machines = ",".join(f"{urlparse(w).hostname}:{ports[w]}" for w in workers)
+    nthreads = client.nthreads()
+    futures = [client.submit(lgbd._train_part, model_factory=LGBMRanker,
+                             params={**params, "num_threads": nthreads[w]}, list_of_parts=by_worker[w],
+                             machines=machines, local_listen_port=ports[w], num_machines=len(workers),
+                             time_out=settings["time_out"], remote_socket=sockets.get(w),
+                             return_model=(rank == 0), workers=[w], allow_other_workers=False, pure=False)
+               for rank, w in enumerate(workers)]
+    results = client.gather(futures)
+    return next(r for r in results if r is not None).booster_
 
 
 def _xgboost_train(client, spec: TrainSpec, parts, n_rounds: int, settings: dict):
@@ -423,7 +445,7 @@ def train_on_cluster(spec: TrainSpec, backend, cluster, *, qids: np.ndarray, see
     cluster : str or dict
         See :data:`CLUSTER_DEFAULTS`.
     qids : ndarray
-        The query id of each training row (used for the partition check).
+        The query id of each training row (named by the partition check's messages).
     seed : int
         Seed of the query sample (``rounds="sample"``).
 
@@ -470,7 +492,7 @@ def train_on_cluster(spec: TrainSpec, backend, cluster, *, qids: np.ndarray, see
     seconds = {"scatter": time.perf_counter() - clock}
     try:
         clock = time.perf_counter()
-        check_partitions(client, parts)
+        check_partitions(client, parts, names=np.asarray(qids)[np.r_[0, np.cumsum(spec.group_sizes)[:-1]]])
         seconds["check"] = time.perf_counter() - clock
         used = sorted({p["workers"][0] for p in parts})
         fn = _lightgbm_train if backend.name == "lightgbm" else _xgboost_train
