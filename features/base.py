@@ -96,6 +96,38 @@ class FeatureExtractor(BaseEstimator):
 _NORMALIZERS = ("zscore", "minmax")
 
 
+def _per_query_params(values: np.ndarray, qids: np.ndarray, normalize: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row shift and scale from each query's own rows: (mean, std) or (min, max - min), NaN skipped
+    (a column that is NaN on all of a query's rows gives NaN).
+
+    Each query's statistics are reduced over its rows in their order alone (a stable sort by query, then
+    segment reductions), so they do not depend on how other queries' rows are interleaved with them.
+    """
+    if len(values) == 0:
+        return values, values
+    codes, _ = pd.factorize(qids)
+    order = np.argsort(codes, kind="stable")
+    sorted_values, sorted_codes = values[order], codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(values)])
+    present = ~np.isnan(sorted_values)
+    count = np.add.reduceat(present, starts, axis=0).astype(np.float64)
+    count[count == 0] = np.nan
+    with np.errstate(invalid="ignore"):
+        if normalize == "zscore":
+            shift = np.add.reduceat(np.where(present, sorted_values, 0.0), starts, axis=0) / count
+            centred = np.where(present, sorted_values - np.repeat(shift, sizes, axis=0), 0.0)
+            scale = np.sqrt(np.add.reduceat(centred * centred, starts, axis=0) / count)
+        else:
+            shift = np.minimum.reduceat(np.where(present, sorted_values, np.inf), starts, axis=0)
+            high = np.maximum.reduceat(np.where(present, sorted_values, -np.inf), starts, axis=0)
+            shift[np.isnan(count)] = np.nan
+            scale = high - shift
+    per_row = np.empty(len(values), dtype=np.int64)
+    per_row[order] = np.repeat(np.arange(len(starts)), sizes)
+    return shift[per_row], scale[per_row]
+
+
 class FeatureSet:
     """An ordered list of extractors whose columns are concatenated; duplicate names are refused.
 
@@ -157,13 +189,8 @@ class FeatureSet:
             shift, scale = self.norm_params_
         else:
             require_columns(pairs, (QID,), caller="FeatureSet.transform")
-            grouped = raw.groupby(pairs[QID].to_numpy(), sort=False)
-            if self.normalize == "zscore":
-                shift, scale = grouped.transform("mean"), grouped.transform(lambda s: s.std(ddof=0))
-            else:
-                lo = grouped.transform("min")
-                shift, scale = lo, grouped.transform("max") - lo
-            shift, scale = shift.to_numpy(), scale.to_numpy()
+            shift, scale = _per_query_params(raw.to_numpy(dtype=np.float64), pairs[QID].to_numpy(),
+                                             self.normalize)
         scale = np.where(np.asarray(scale) > 0, scale, 1.0)  # constant features become 0, not NaN
         out = (raw.to_numpy(dtype=np.float64) - shift) / scale
         return pd.DataFrame(out.astype(FEATURE_DTYPE), index=raw.index, columns=raw.columns)

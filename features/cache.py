@@ -43,7 +43,7 @@ import ltr
 from features.base import FeatureExtractor, FeatureSet
 from ltr.datasets.collection import Collection
 from ltr.errors import ConfigError
-from ltr.io.atomic import atomic_write
+from ltr.io.atomic import atomic_write, sha256_file
 
 #: modules whose source is part of every key (beyond the extractor's own classes)
 CODE_DEPENDENCIES = ("ltr.text",)
@@ -128,14 +128,6 @@ def _describe(extractor) -> str:
     if isinstance(extractor, FeatureExtractor):
         return f"{type(extractor).__module__}.{type(extractor).__qualname__}:{extractor.spec()}"
     raise ConfigError(f"FeatureCache caches a FeatureExtractor or a FeatureSet, got {type(extractor).__name__}")
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class FeatureCache:
@@ -230,7 +222,7 @@ class FeatureCache:
         with atomic_write(npz, "wb") as handle:
             np.savez(handle, **arrays)
         meta = {
-            "key": key, "sha256": _file_sha256(npz), "n_rows": len(frame), "columns": [str(c) for c in frame.columns],
+            "key": key, "sha256": sha256_file(npz), "n_rows": len(frame), "columns": [str(c) for c in frame.columns],
             "extractor": _describe(extractor), "collection": collection.name, "code": code_fingerprint(extractor),
         }
         with atomic_write(sidecar) as handle:
@@ -252,7 +244,7 @@ class FeatureCache:
         except (OSError, ValueError, KeyError, TypeError):
             return corrupt("has a missing or unreadable sidecar")
         try:
-            if _file_sha256(npz) != expected_sha:
+            if sha256_file(npz) != expected_sha:
                 return corrupt("does not match its recorded sha256")
             with np.load(npz, allow_pickle=False) as data:
                 names = data["columns"].tolist()

@@ -37,18 +37,10 @@ import ltr
 from ltr.errors import ConfigError, DataError
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
 from ltr.experiment.spec import Experiment, slug
-from ltr.io.atomic import atomic_write, write_json
+from ltr.io.atomic import atomic_write, sha256_file, write_json
 from ltr.schema import QID
 
 METRICS_COLUMNS = ["fold", "objective", "backend", "seed", "qid", "metric", "value"]
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def library_versions() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -42,3 +43,12 @@ def write_json(path, obj, *, indent: int = 2) -> None:
     with atomic_write(path) as handle:
         json.dump(obj, handle, indent=indent, sort_keys=True, default=str)
         handle.write("\n")
+
+
+def sha256_file(path) -> str:
+    """SHA-256 hex digest of a file's bytes (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -41,23 +41,10 @@ def arrow_strings(column):
 def string_buffers(column):
     """(offsets int64 of shape (n + 1,), data uint8) of a pandas column of strings, or None if it has
     missing values or is not made of strings."""
-    values = getattr(column, "array", column)
-    arrow = getattr(values, "_pa_array", None)
-    try:
-        if arrow is None:
-            arrow = pa.array(np.asarray(column, dtype=object), type=pa.large_string())
-        if isinstance(arrow, pa.ChunkedArray):
-            arrow = arrow.combine_chunks() if arrow.num_chunks != 1 else arrow.chunk(0)
-        if arrow.type == pa.string():
-            width = np.int32
-        elif arrow.type == pa.large_string():
-            width = np.int64
-        else:
-            return None
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+    arrow = arrow_strings(column)
+    if arrow is None:
         return None
-    if arrow.null_count:
-        return None
+    width = np.int32 if arrow.type == pa.string() else np.int64
     _, obuf, dbuf = arrow.buffers()
     n = len(arrow)
     offsets = np.frombuffer(obuf, dtype=width)[arrow.offset: arrow.offset + n + 1].astype(np.int64, copy=False)
