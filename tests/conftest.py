@@ -23,3 +23,19 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def shared_data():
     return shared_path
+
+
+@pytest.fixture(params=["numba", "numpy"])
+def path(request, monkeypatch):
+    """Run a metrics test on evaluate()'s numba kernels (when installed) and on its numpy reference path."""
+    import importlib
+
+    from ltr.metrics import _fast
+    if request.param == "numba" and not _fast.AVAILABLE:
+        pytest.skip("numba or pyarrow is not installed")
+    if request.param == "numpy":
+        monkeypatch.setattr(_fast, "AVAILABLE", False)
+    else:
+        # the module, not the function of the same name that ltr.metrics re-exports
+        monkeypatch.setattr(importlib.import_module("ltr.metrics.evaluate"), "FAST_MIN_ROWS", 0)
+    return request.param

@@ -11,23 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import importlib
-from ltr.metrics import _fast, evaluate
+from ltr.metrics import evaluate
 
 pytrec_eval = pytest.importorskip("pytrec_eval")
 
-
-@pytest.fixture(params=["numba", "numpy"])
-def path(request, monkeypatch):
-    """Run the test on the numba kernels (when installed) and on the numpy reference path."""
-    if request.param == "numba" and not _fast.AVAILABLE:
-        pytest.skip("numba or pyarrow is not installed")
-    if request.param == "numpy":
-        monkeypatch.setattr(_fast, "AVAILABLE", False)
-    else:
-        # the module, not the function of the same name that ltr.metrics re-exports
-        monkeypatch.setattr(importlib.import_module("ltr.metrics.evaluate"), "FAST_MIN_ROWS", 0)
-    return request.param
 
 CUTS = (1, 3, 5, 10, 20)
 # our name -> (trec_eval measure, output key, relevance_level)
