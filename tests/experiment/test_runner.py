@@ -102,14 +102,27 @@ def test_missing_data_path_fails_before_any_work(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_tuning_without_validation_data_is_refused(small_experiment, tmp_path):
+def test_without_a_validation_file_queries_are_held_out(small_experiment, tmp_path):
     exp = load_experiment(small_experiment)
     data = dict(exp.to_dict()["data"], valid=None, holdout=0.2)
     no_valid = Experiment.from_dict({**exp.to_dict(), "data": data}, base_dir=small_experiment.parent)
-    # without a validation file the queries are held out, so tuning works ...
     out = run_experiment(no_valid, tmp_path / "held", progress=False, build_report=False)
     notes = json.loads((out / "manifest.json").read_text())["data_notes"]
     assert any("held out" in n for n in notes)
+
+
+def test_folds_without_validation_data_are_refused_when_tuning_needs_them(tmp_path):
+    from tests.experiment.conftest import make_letor
+    from ltr.io import write_letor
+    fold = tmp_path / "letor" / "Fold1"
+    fold.mkdir(parents=True)
+    write_letor(make_letor(10, 1, prefix="a"), fold / "train.txt")
+    write_letor(make_letor(5, 2, prefix="b"), fold / "test.txt")
+    exp = Experiment(name="x", data={"kind": "letor", "path": str(tmp_path / "letor")},
+                     objectives=["lambdarank"], tuning={"budget": 3})
+    with pytest.raises(ConfigError, match=r"fold 'Fold1' has no validation data, but tuning.budget = 3 needs it"):
+        run_experiment(exp, tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_sigkill_then_resume_gives_the_same_metrics(tmp_path):
