@@ -26,7 +26,8 @@ import pandas as pd
 
 from ltr.datasets.ranking import RankingDataset
 from ltr.errors import ConfigError
-from ltr.experiment.data import FIRST_STAGE_SYSTEM, PreparedData, PreparedFold
+from ltr.experiment.data import PreparedData, PreparedFold
+from ltr.experiment.spec import FIRST_STAGE_SYSTEM
 from ltr.naming import parse_spec
 from ltr.schema import DOCID, LABEL, QID, QUERY, QUERY_TIME, SCORE
 

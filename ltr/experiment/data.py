@@ -7,17 +7,14 @@ documents a first stage missed against the pipeline, and any fixed runs to compa
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ltr.datasets.ranking import RankingDataset
 from ltr.errors import ConfigError
-from ltr.naming import parse_spec
 from ltr.schema import DOCID, LABEL, QID
 
-from ltr.experiment.spec import FIRST_STAGE_SYSTEM  # noqa: F401  (re-exported for the data preparers)
 
 
 @dataclass
@@ -99,18 +96,6 @@ def prepare_letor_files(exp) -> PreparedData:
                      f"queries ({exp.data.holdout:.0%}, numpy default_rng({exp.data.seed}) permutation of the "
                      f"qids) were held out for early stopping and tuning.")
     return PreparedData([_fold("all", train, valid, test)], notes)
-
-
-def check_collection_spec(data) -> None:
-    """Resolve every name of a collection declaration (collection, extractors) before any work."""
-    from features import get_extractor
-    from ltr.datasets.loaders import available_collections
-    from ltr.naming import select
-    if not Path(data.collection).is_dir():
-        name = parse_spec(data.collection, what="collection").name
-        select(dict.fromkeys(available_collections()), name, what="collection")
-    for spec in data.features:
-        get_extractor(spec)
 
 
 def prepare(exp, *, cache_dir=None) -> PreparedData:

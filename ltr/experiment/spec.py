@@ -90,6 +90,17 @@ def _as_tuple(types):
     return types if isinstance(types, tuple) else (types,)
 
 
+def _check_collection_names(data) -> None:
+    """Resolve the collection and extractor names of a collection declaration (before any work)."""
+    from features import get_extractor
+    from ltr.datasets.loaders import available_collections
+    if not Path(data.collection).is_dir():
+        name = parse_spec(data.collection, what="collection").name
+        select(dict.fromkeys(available_collections()), name, what="collection")
+    for spec in data.features:
+        get_extractor(spec)
+
+
 def _from_mapping(cls, value, owner: str):
     if isinstance(value, cls):
         return value
@@ -331,8 +342,7 @@ class Experiment:
         stats.resolve_test(self.test)
         stats.get_correction(self.correction)
         if self.data.kind == "collection":
-            from ltr.experiment.data import check_collection_spec
-            check_collection_spec(self.data)
+            _check_collection_names(self.data)
         systems = self.systems()
         if not systems:
             raise ConfigError("no (backend, objective) combination is supported; see the objectives' backends")
