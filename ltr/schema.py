@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from ltr.errors import SchemaError
+from ltr.errors import GroupError, SchemaError
 
 QID, DOCID, LABEL, SCORE = "qid", "docid", "label", "score"
 QUERY = "query"              # query text, optional on PAIRS (lexical extractors need it)
@@ -64,3 +64,26 @@ def empty_frame(columns: Iterable[str]) -> pd.DataFrame:
     data = {c: pd.Series([], dtype=object if c in (QID, DOCID, QUERY, SOURCE) else LABEL_DTYPE)
             for c in columns}
     return pd.DataFrame(data)
+
+
+def check_group_sizes(group_sizes, n_rows: int, *, source: str | None = None) -> np.ndarray:
+    """Positive integer query group sizes summing to ``n_rows``, as int64.
+
+    Integral floats are accepted (some callers hand groups over as float arrays). Raises
+    :class:`~ltr.errors.GroupError` naming both numbers: ``group sizes sum to 9874 but there are 10000 rows``.
+    """
+    of = f" of {source}" if source else ""
+    sizes = np.asarray(group_sizes)
+    if sizes.ndim != 1 or (sizes.size and not (np.issubdtype(sizes.dtype, np.integer)
+                                               or (np.issubdtype(sizes.dtype, np.floating)
+                                                   and np.all(np.mod(sizes, 1) == 0)))):
+        raise GroupError(f"group sizes{of} must be a 1-D array of integers, got {sizes.dtype} with shape "
+                         f"{sizes.shape}")
+    sizes = sizes.astype(np.int64)
+    if sizes.size and sizes.min() <= 0:
+        raise GroupError(f"group sizes{of} must be positive; query #{int(np.argmin(sizes))} has size "
+                         f"{int(sizes.min())}")
+    total = int(sizes.sum())
+    if total != n_rows:
+        raise GroupError(f"group sizes{of} sum to {total} but there are {n_rows} rows")
+    return sizes

@@ -14,7 +14,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ltr.errors import DataError, GroupError, SchemaError
-from ltr.schema import DOCID, FEATURE_DTYPE, LABEL, LABEL_DTYPE, QID, as_id_array
+from ltr.schema import DOCID, FEATURE_DTYPE, LABEL, LABEL_DTYPE, QID, as_id_array, check_group_sizes  # noqa: F401 (re-exported)
 
 
 def group_sizes_from_qids(qids, *, source: str = "the data") -> np.ndarray:
@@ -42,21 +42,6 @@ def group_sizes_from_qids(qids, *, source: str = "the data") -> np.ndarray:
             f"rows. Fix: sort the rows by qid with a stable sort (e.g. "
             f"frame.sort_values('qid', kind='stable')), which keeps the order inside each query.")
     return np.diff(np.r_[starts, n]).astype(np.int64)
-
-
-def check_group_sizes(group_sizes, n_rows: int, *, source: str = "the data") -> np.ndarray:
-    """Check that ``group_sizes`` are positive integers summing to ``n_rows``."""
-    sizes = np.asarray(group_sizes)
-    if sizes.ndim != 1 or (sizes.size and not np.issubdtype(sizes.dtype, np.integer)):
-        raise GroupError(f"group sizes of {source} must be a 1-D array of integers, got {sizes.dtype} "
-                         f"with shape {sizes.shape}")
-    if sizes.size and sizes.min() <= 0:
-        raise GroupError(f"group sizes of {source} must be positive; group {int(np.argmin(sizes))} has "
-                         f"size {int(sizes.min())}")
-    total = int(sizes.sum())
-    if total != n_rows:
-        raise GroupError(f"group sizes of {source} sum to {total} but there are {n_rows} rows")
-    return sizes.astype(np.int64)
 
 
 def synthetic_docids(group_sizes) -> np.ndarray:

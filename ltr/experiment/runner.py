@@ -125,6 +125,7 @@ class Runner:
         self.out = Path(out_dir)
         self.overwrite, self.progress, self.build_report = overwrite, progress, build_report
         self.timings = {"prepare": 0.0, "train": 0.0, "evaluate": 0.0, "write": 0.0}
+        self._tuned_models: dict[tuple[str, str], object] = {}   # (fold, system) -> the search's winner
 
     # -- the folder ------------------------------------------------------------------------------------
     def _check_out_dir(self) -> None:
@@ -194,7 +195,7 @@ class Runner:
                 pass  # a damaged file (not ours: writes are atomic) is recomputed
         backend, objective = system.split("/", 1)
         configs = search_configurations(self.exp, fold.name)
-        trials = []
+        trials, models = [], []
         if len(configs) == 1:
             trials.append({"config": configs[0], "valid_score": None, "best_iteration": None})
         else:
@@ -206,7 +207,10 @@ class Runner:
                 curve = ranker.evals_result_["valid"][self.exp.training.eval_metric]
                 trials.append({"config": config, "valid_score": float(curve[ranker.best_iteration_ - 1]),
                                "best_iteration": int(ranker.best_iteration_)})
+                models.append(ranker)
         best = max(range(len(trials)), key=lambda i: (trials[i]["valid_score"] or 0.0, -i))
+        if models:  # the winning model *is* the first seed's model (same settings, seed and data)
+            self._tuned_models[(fold.name, system)] = models[best]
         result = {"system": system, "fold": fold.name, "metric": self.exp.training.eval_metric,
                   "trials": trials, "best": best, "config": trials[best]["config"]}
         write_json(path, result)
@@ -223,8 +227,11 @@ class Runner:
             ranker = None
         else:
             t0 = time.perf_counter()
-            kwargs = self.exp.training.ranker_kwargs(cell.backend, config, seed=cell.seed)
-            ranker = Ranker(cell.objective, cell.backend, **kwargs).fit(fold.train, valid=fold.valid)
+            ranker = self._tuned_models.pop((cell.fold, cell.system), None) if cell.seed == self.exp.seeds[0] \
+                else None
+            if ranker is None:
+                kwargs = self.exp.training.ranker_kwargs(cell.backend, config, seed=cell.seed)
+                ranker = Ranker(cell.objective, cell.backend, **kwargs).fit(fold.train, valid=fold.valid)
             t1 = time.perf_counter()
             run = ranker.predict(fold.test)
             predict_seconds = time.perf_counter() - t1

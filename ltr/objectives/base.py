@@ -28,8 +28,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ltr.errors import ConfigError, DataError, GroupError, LabelError, UnknownNameError
+from ltr.errors import ConfigError, DataError, LabelError, UnknownNameError
 from ltr.naming import check_params, format_spec, parse_spec, select
+from ltr.schema import check_group_sizes
 
 __all__ = [
     "BACKENDS", "LABEL_KINDS", "Objective", "available_objectives", "get_objective", "register", "registry",
@@ -194,19 +195,7 @@ def as_labels(labels, *, name: str = "labels") -> np.ndarray:
 
 def as_group_sizes(group_sizes, n_rows: int) -> np.ndarray:
     """Positive integer group sizes summing to ``n_rows`` (GroupError naming both numbers otherwise)."""
-    sizes = np.asarray(group_sizes)
-    if sizes.ndim != 1 or (sizes.size and not (np.issubdtype(sizes.dtype, np.integer)
-                                               or np.all(np.mod(sizes, 1) == 0))):
-        raise GroupError(f"group sizes must be a 1-D array of integers, got {sizes.dtype} with shape "
-                         f"{sizes.shape}")
-    sizes = sizes.astype(np.int64)
-    if sizes.size and sizes.min() <= 0:
-        raise GroupError(f"group sizes must be positive; query #{int(np.argmin(sizes))} has size "
-                         f"{int(sizes.min())}")
-    total = int(sizes.sum())
-    if total != n_rows:
-        raise GroupError(f"group sizes sum to {total} but there are {n_rows} rows")
-    return sizes
+    return check_group_sizes(group_sizes, n_rows)
 
 
 def offsets_of(sizes: np.ndarray) -> np.ndarray:
