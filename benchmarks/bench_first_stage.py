@@ -32,7 +32,7 @@ import pandas as pd
 
 
 def zipf_collection(n_docs: int, n_queries: int, seed: int = 0):
-    from ltr.datasets.collection import Collection
+    from ltr.collection import Collection
 
     rng = np.random.default_rng(seed)
     n_vocab = 50_000

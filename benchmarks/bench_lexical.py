@@ -24,7 +24,7 @@ import pandas as pd
 
 
 def make_collection(n_docs: int, n_queries: int, docs_per_query: int, vocab: int, seed: int):
-    from ltr.datasets.collection import Collection
+    from ltr.collection import Collection
 
     rng = np.random.default_rng(seed)
     words = np.array([f"t{i}w" for i in range(vocab)], dtype=object)

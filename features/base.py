@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError, NotFittedError, SchemaError
 from ltr.naming import check_params, format_spec, parse_spec, select
 from ltr.schema import FEATURE_DTYPE, PAIRS, QID, require_columns

@@ -7,7 +7,7 @@ Each entry is two files under ``root/<key[:2]>/``:
 - ``<key>.json``: a sidecar with the sha256 of the ``.npz`` bytes, the row count, the columns and what the
   key was built from (for humans).
 
-Both are written atomically (:func:`ltr.io.atomic.atomic_write`), the ``.npz`` first, so a reader never sees
+Both are written atomically (:func:`ltr.atomic.atomic_write`), the ``.npz`` first, so a reader never sees
 a sidecar for a half-written matrix. An entry whose sidecar is missing or unreadable, whose ``.npz`` does
 not hash to the recorded sha256 or does not load, or whose shape disagrees with the pairs, is treated as
 absent: recomputed and rewritten (with a :class:`CacheWarning`).
@@ -41,9 +41,9 @@ import pandas as pd
 
 import ltr
 from features.base import FeatureExtractor, FeatureSet
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError
-from ltr.io.atomic import atomic_write, sha256_file
+from ltr.atomic import atomic_write, sha256_file
 
 #: modules whose source is part of every key (beyond the extractor's own classes)
 CODE_DEPENDENCIES = ("ltr.text",)

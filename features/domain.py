@@ -29,7 +29,7 @@ import pandas as pd
 
 from features.base import FeatureExtractor, register
 from features.pagerank import link_indices, lookup_docs, pagerank
-from ltr.datasets.collection import URL, Collection
+from ltr.collection import URL, Collection
 from ltr.errors import ConfigError
 from ltr.schema import DOCID
 

@@ -47,7 +47,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.base import FeatureExtractor, register
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError, DataError, NotFittedError
 from ltr.naming import select
 from ltr.schema import DOCID, QID, QUERY, as_id_array

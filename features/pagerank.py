@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.base import FeatureExtractor, register
-from ltr.datasets.collection import LINK_SOURCE, LINK_TARGET, Collection
+from ltr.collection import LINK_SOURCE, LINK_TARGET, Collection
 from ltr.errors import ConfigError, DataError, LTRError
 from ltr.schema import DOCID
 

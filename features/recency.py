@@ -22,7 +22,7 @@ import pandas as pd
 
 from features.base import FeatureExtractor, register
 from features.pagerank import lookup_docs
-from ltr.datasets.collection import TIMESTAMP, Collection
+from ltr.collection import TIMESTAMP, Collection
 from ltr.errors import ConfigError
 from ltr.schema import DOCID, QID, QUERY_TIME
 

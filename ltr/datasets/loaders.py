@@ -1,4 +1,4 @@
-"""Loaders of raw test collections into :class:`~ltr.datasets.collection.Collection`.
+"""Loaders of raw test collections into :class:`~ltr.collection.Collection`.
 
 - :func:`load_cacm`, :func:`load_cranfield` (SMART format, via :func:`read_smart` / :func:`load_smart`);
 - :func:`load_vaswani` (TREC ``<DOC>`` format, via :func:`load_trec`);
@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ltr.datasets.collection import LINK_SOURCE, LINK_TARGET, TIMESTAMP, URL, Collection
+from ltr.collection import LINK_SOURCE, LINK_TARGET, TIMESTAMP, URL, Collection
 from ltr.errors import ConfigError, DataError, ParseError
 from ltr.naming import parse_spec, select
 from ltr.schema import DOCID, LABEL, QID, QUERY, QUERY_TIME
@@ -724,7 +724,7 @@ def load_tsv(docs_path, queries_path, qrels_path=None, *, links_path=None, name:
 def write_jsonl(collection: Collection, directory) -> dict[str, Path]:
     """Write ``docs.jsonl``, ``queries.jsonl`` and ``qrels.jsonl`` (atomically) that :func:`load_jsonl`
     reads back into an equal collection. Returns the three paths."""
-    from ltr.io.atomic import atomic_write
+    from ltr.atomic import atomic_write
 
     directory = Path(directory)
     out = {k: directory / f"{k}.jsonl" for k in ("docs", "queries", "qrels")}

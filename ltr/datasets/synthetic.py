@@ -83,7 +83,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ltr.datasets.collection import LINK_SOURCE, LINK_TARGET, TIMESTAMP, URL, Collection
+from ltr.collection import LINK_SOURCE, LINK_TARGET, TIMESTAMP, URL, Collection
 from ltr.errors import ConfigError
 from ltr.naming import format_spec
 from ltr.schema import DOCID, LABEL, QID, QUERY, QUERY_TIME

@@ -16,7 +16,7 @@ from ltr.errors import ConfigError
 from ltr.experiment.reporting import pooled_per_query, read_metrics
 from ltr.experiment.runner import run_experiment
 from ltr.experiment.spec import Experiment
-from ltr.io.atomic import atomic_write
+from ltr.atomic import atomic_write
 
 
 def run_ablation(variants: dict[str, Experiment], out_dir, *, system: str | None = None, progress: bool = True,

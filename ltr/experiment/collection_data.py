@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from ltr.datasets.ranking import RankingDataset
+from ltr.ranking import RankingDataset
 from ltr.errors import ConfigError
 from ltr.experiment.data import PreparedData, PreparedFold
 from ltr.experiment.spec import FIRST_STAGE_SYSTEM

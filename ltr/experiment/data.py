@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ltr.datasets.ranking import RankingDataset
+from ltr.ranking import RankingDataset
 from ltr.errors import ConfigError
 from ltr.schema import DOCID, LABEL, QID
 

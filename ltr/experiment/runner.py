@@ -37,7 +37,7 @@ import ltr
 from ltr.errors import ConfigError, DataError
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
 from ltr.experiment.spec import Experiment, slug
-from ltr.io.atomic import atomic_write, sha256_file, write_json
+from ltr.atomic import atomic_write, sha256_file, write_json
 from ltr.schema import QID
 
 METRICS_COLUMNS = ["fold", "objective", "backend", "seed", "qid", "metric", "value"]

@@ -1,11 +1,11 @@
 """Floor 2: readers and writers of LETOR/SVMlight and TREC files, and atomic writes.
 
-Readers return the types of the floor below (:class:`~ltr.datasets.ranking.RankingDataset`, frames with the
+Readers return the types of the floor below (:class:`~ltr.ranking.RankingDataset`, frames with the
 columns of :mod:`ltr.schema`); writers write atomically and read back equal. Malformed input raises a
 :class:`~ltr.errors.ParseError` naming the file and line.
 """
 
-from ltr.io.atomic import atomic_write, write_json
+from ltr.atomic import atomic_write, write_json
 from ltr.io.letor import (
            read_letor,
            read_letor_folds,

@@ -34,11 +34,11 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm.auto import tqdm
 
-from ltr.datasets.ranking import RankingDataset, check_group_sizes
+from ltr.ranking import RankingDataset, check_group_sizes
 from ltr.errors import DataError, GroupError, ParseError, SchemaError
 from ltr.io import _bytes as B
 from ltr.io import _letor_scan as S
-from ltr.io.atomic import atomic_write
+from ltr.atomic import atomic_write
 from ltr.schema import FEATURE_DTYPE, LABEL_DTYPE
 
 __all__ = ["read_letor", "read_letor_folds", "read_query_file", "write_letor", "write_query_file"]

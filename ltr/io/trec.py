@@ -27,7 +27,7 @@ import pandas as pd
 
 from ltr.errors import ConfigError, DataError, LabelError, ParseError
 from ltr.io import _bytes as B
-from ltr.io.atomic import atomic_write
+from ltr.atomic import atomic_write
 from ltr.schema import (
     DOCID,
     LABEL,

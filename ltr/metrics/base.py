@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ltr.datasets.ranking import check_group_sizes
+from ltr.schema import check_group_sizes
 from ltr.errors import ConfigError, DataError, LabelError
 from ltr.naming import check_params, format_spec, parse_spec, select
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ltr.errors import ModelFormatError
-from ltr.io.atomic import atomic_write, write_json
+from ltr.atomic import atomic_write, write_json
 from ltr.models.backends import get_backend
 from ltr.objectives import get_objective
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from ltr.datasets.ranking import RankingDataset
+from ltr.ranking import RankingDataset
 from ltr.errors import (
     ConfigError,
     FeatureMismatchError,

@@ -48,8 +48,8 @@ import pandas as pd
 from sklearn.base import clone
 
 from features.base import FeatureSet
-from ltr.datasets.collection import Collection
-from ltr.datasets.ranking import RankingDataset
+from ltr.collection import Collection
+from ltr.ranking import RankingDataset
 from ltr.errors import ConfigError, DataError, NotFittedError, SchemaError
 from ltr.pipeline.candidates import FIRST_STAGE_SCORE, attach_queries, build_candidates
 from ltr.pipeline.first_stage import FirstStage

@@ -94,7 +94,7 @@ def evaluate_candidates(scored: pd.DataFrame, metrics: Sequence[str] | str, *, s
     DataFrame
         ``qid``, ``metric`` (the name + ``"[candidates]"``), ``value``, ``scope`` (``"candidates"``).
     """
-    from ltr.datasets.ranking import group_sizes_from_qids
+    from ltr.ranking import group_sizes_from_qids
 
     require_columns(scored, (QID, DOCID, LABEL, score), caller="evaluate_candidates")
     qids = as_id_array(scored[QID].to_numpy())

@@ -40,7 +40,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from features.lexical import ALL_FIELDS, BM25_VARIANTS, BM25Index, field_index
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError, NotFittedError, SchemaError
 from ltr.naming import check_params, format_spec, parse_spec, select
 from ltr.schema import DOCID, LABEL, QID, QUERY, RANK, SCORE, normalize_ids, require_columns

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ltr import stats
 from ltr.errors import DataError, SchemaError
-from ltr.io.atomic import atomic_write
+from ltr.atomic import atomic_write
 from ltr.naming import select
 from ltr.report import plots as _plots
 from ltr.report.html import figure_block, render_document

@@ -11,7 +11,7 @@ import json
 import pandas as pd
 import pytest
 
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.datasets.loaders import (CRANFIELD_GRADES, available_collections, data_root, load_cacm, load_collection,
                                   load_cranfield, load_jsonl, load_smart, load_tsv, load_vaswani, read_smart,
                                   read_trec_docs, write_jsonl)

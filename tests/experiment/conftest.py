@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltr.datasets.ranking import RankingDataset
+from ltr.ranking import RankingDataset
 from ltr.io import write_letor
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 
 
 def make_tiny_collection() -> Collection:

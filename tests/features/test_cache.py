@@ -15,7 +15,7 @@ import pytest
 from features.base import FeatureSet
 from features.cache import CacheWarning, FeatureCache, code_fingerprint, collection_fingerprint
 from features.lexical import BM25, QueryLikelihood, TermMatch
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError
 
 

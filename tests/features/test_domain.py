@@ -11,7 +11,7 @@ import pytest
 
 from features.base import check_extractor, get_extractor
 from features.domain import DomainPriors, UrlFeatures, UrlParts, split_url
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError
 
 # Oracle: the Public Suffix List rules (publicsuffix.org/list) applied by hand, and RFC 3986 / RFC 3492

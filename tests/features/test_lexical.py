@@ -19,7 +19,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from features.base import FeatureSet
 from features.lexical import BM25, BM25_VARIANTS, BM25Index, Length, QueryLikelihood, TermMatch, TfIdfCosine
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError, DataError, SchemaError, UnknownNameError
 from ltr.text import Tokenizer
 

@@ -14,7 +14,7 @@ from features.pagerank import (
     link_matrix,
     pagerank,
 )
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError, DataError, LTRError
 
 

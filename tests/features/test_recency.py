@@ -10,7 +10,7 @@ import pytest
 
 from features.base import check_extractor, get_extractor
 from features.recency import Recency, future_mask
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError, DataError
 
 DOC_TIMES = {"d1": "2020-01-01", "d2": "2021-06-15", "d3": None, "d4": "2023-03-01", "d5": "2019-12-31",

@@ -163,7 +163,7 @@ def test_read_qrels_and_run_never_crash(data):
        labels=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=1))
 def test_letor_round_trip_of_any_finite_float32(x, labels):
     """Oracle: the values written (bit for bit; -0.0 reads back as 0.0)."""
-    from ltr.datasets.ranking import RankingDataset
+    from ltr.ranking import RankingDataset
     X = np.array(x, dtype=np.float32)[None, :]
     ds = RankingDataset(X, labels, ["q"], ["d"])
     path = _tmp_file(b"", "d.txt")

@@ -13,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.datasets import load_svmlight_file
 
-from ltr.datasets.ranking import RankingDataset
+from ltr.ranking import RankingDataset
 from ltr.errors import DataError, GroupError, ParseError, SchemaError
 from ltr.io import _bytes as B
 from ltr.io import letor

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from features.lexical import BM25
-from ltr.datasets.collection import Collection
+from ltr.collection import Collection
 from ltr.errors import ConfigError, NotFittedError, SchemaError
 from ltr.pipeline.first_stage import BM25Retriever, recall_at_k
 from ltr.text import Tokenizer

@@ -1,0 +1,203 @@
+"""The ranking dataset: a feature matrix whose rows are grouped by query.
+
+Rows keep their file order. Each query is one contiguous block of rows; qids are never re-sorted
+(as strings "106" sorts before "16", so re-sorting would silently reorder a LETOR file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ltr.errors import DataError, GroupError, SchemaError
+from ltr.schema import DOCID, FEATURE_DTYPE, LABEL, LABEL_DTYPE, QID, as_id_array, check_group_sizes  # noqa: F401 (re-exported)
+
+
+def group_sizes_from_qids(qids, *, source: str = "the data") -> np.ndarray:
+    """Sizes of the contiguous query blocks of ``qids``, in row order.
+
+    Raises :class:`GroupError` if a query appears in two separate blocks, naming the query and the rows.
+
+    >>> group_sizes_from_qids(["b", "b", "a"]).tolist()
+    [2, 1]
+    """
+    qids = as_id_array(qids)
+    n = len(qids)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, qids[1:] != qids[:-1]])
+    block_qids = qids[starts]
+    uniq, first, counts = np.unique(block_qids, return_index=True, return_counts=True)
+    if len(uniq) != len(block_qids):
+        bad = uniq[counts > 1][0]
+        rows = np.flatnonzero(qids == bad)
+        gaps = np.flatnonzero(np.diff(rows) > 1)
+        raise GroupError(
+            f"query {bad!r} in {source} is split into {int(counts[counts > 1][0])} non-contiguous blocks "
+            f"(rows {rows[0]}..{rows[gaps[0]]} and {rows[gaps[0] + 1]}..): each query must be one block of "
+            f"rows. Fix: sort the rows by qid with a stable sort (e.g. "
+            f"frame.sort_values('qid', kind='stable')), which keeps the order inside each query.")
+    return np.diff(np.r_[starts, n]).astype(np.int64)
+
+
+def synthetic_docids(group_sizes) -> np.ndarray:
+    """Zero-padded docids ``"<row within query>"`` for files without docids, so byte order = row order.
+
+    >>> synthetic_docids([2, 11])[:3].tolist()
+    ['00', '01', '00']
+    """
+    sizes = np.asarray(group_sizes, dtype=np.int64)
+    if sizes.size == 0:
+        return np.zeros(0, dtype=object)
+    width = max(1, len(str(int(sizes.max()) - 1)))
+    within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.array([str(i).zfill(width) for i in within], dtype=object)
+
+
+@dataclass(eq=False)
+class RankingDataset:
+    """Features, labels and query ids of (query, document) rows grouped by query.
+
+    Parameters
+    ----------
+    X : ndarray or scipy.sparse matrix of shape (n_rows, n_features), float32
+    labels : ndarray of shape (n_rows,), float64
+        Binary, graded (0..k) or real-valued relevance. NaN where unknown (e.g. a test file without labels
+        is not a thing in LETOR, so NaN is refused by the readers).
+    qids : ndarray of shape (n_rows,), str
+        Each query one contiguous block of rows.
+    docids : ndarray of shape (n_rows,), str, optional
+        Defaults to zero-padded row numbers within each query (:func:`synthetic_docids`).
+    feature_names : list of str, optional
+        Defaults to ``"f1".."fN"`` (LETOR feature ids are 1-based).
+    name : str
+        Where the data came from, used in messages.
+    """
+
+    X: np.ndarray | sp.spmatrix
+    labels: np.ndarray
+    qids: np.ndarray
+    docids: np.ndarray | None = None
+    feature_names: list[str] | None = None
+    name: str = "dataset"
+    group_sizes: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if sp.issparse(self.X):
+            self.X = sp.csr_matrix(self.X, dtype=FEATURE_DTYPE)
+        else:
+            self.X = np.asarray(self.X, dtype=FEATURE_DTYPE)
+            if self.X.ndim != 2:
+                raise SchemaError(f"X of {self.name} must be 2-D, got shape {self.X.shape}")
+        n = self.X.shape[0]
+        self.labels = np.asarray(self.labels, dtype=LABEL_DTYPE).reshape(-1)
+        self.qids = as_id_array(self.qids)
+        for what, arr in (("labels", self.labels), ("qids", self.qids)):
+            if len(arr) != n:
+                raise SchemaError(f"{self.name}: X has {n} rows but {what} has {len(arr)}")
+        self.group_sizes = group_sizes_from_qids(self.qids, source=self.name)
+        if self.docids is None:
+            self.docids = synthetic_docids(self.group_sizes)
+        else:
+            self.docids = as_id_array(self.docids)
+            if len(self.docids) != n:
+                raise SchemaError(f"{self.name}: X has {n} rows but docids has {len(self.docids)}")
+        if self.feature_names is None:
+            self.feature_names = [f"f{i + 1}" for i in range(self.X.shape[1])]
+        self.feature_names = [str(f) for f in self.feature_names]
+        if len(self.feature_names) != self.X.shape[1]:
+            raise SchemaError(f"{self.name}: X has {self.X.shape[1]} columns but {len(self.feature_names)} "
+                              f"feature names were given")
+        if len(set(self.feature_names)) != len(self.feature_names):
+            dup = pd.Index(self.feature_names)[pd.Index(self.feature_names).duplicated()].tolist()
+            raise SchemaError(f"{self.name}: duplicate feature names {dup}")
+
+    # -- shape -----------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+    @property
+    def n_queries(self) -> int:
+        return len(self.group_sizes)
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def query_offsets(self) -> np.ndarray:
+        """Row offsets of the query blocks, shape (n_queries + 1,)."""
+        return np.r_[0, np.cumsum(self.group_sizes)].astype(np.int64)
+
+    @property
+    def unique_qids(self) -> np.ndarray:
+        """Qids in row order, one per query."""
+        return self.qids[self.query_offsets[:-1]]
+
+    def dense_X(self) -> np.ndarray:
+        """X as a dense float32 array (sparse input is densified; missing features are 0, as in LETOR)."""
+        return self.X.toarray() if sp.issparse(self.X) else self.X
+
+    # -- derived views ---------------------------------------------------------------------------
+    def subset_queries(self, qids) -> "RankingDataset":
+        """The rows of the given queries, in this dataset's row order."""
+        wanted = set(as_id_array(qids).tolist())
+        missing = wanted - set(self.unique_qids.tolist())
+        if missing:
+            raise DataError(f"{self.name} has no queries {sorted(missing)[:10]}")
+        mask = np.fromiter((q in wanted for q in self.qids), dtype=bool, count=len(self.qids))
+        return self.take(np.flatnonzero(mask))
+
+    def take(self, rows) -> "RankingDataset":
+        """A new dataset of the given rows (which must keep each query contiguous)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return RankingDataset(self.X[rows], self.labels[rows], self.qids[rows], self.docids[rows],
+                              list(self.feature_names), name=self.name)
+
+    def to_frame(self) -> pd.DataFrame:
+        """A FEATURES frame: qid, docid, label and one float32 column per feature."""
+        cols = {QID: pd.Series(self.qids, dtype=object), DOCID: pd.Series(self.docids, dtype=object),
+                LABEL: self.labels}
+        feats = pd.DataFrame(self.dense_X(), columns=self.feature_names)
+        return pd.concat([pd.DataFrame(cols), feats], axis=1)
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, feature_names=None, *, label: str | None = LABEL,
+                   name: str = "frame") -> "RankingDataset":
+        """Build from a FEATURES frame (qid, docid, [label], feature columns) in its row order.
+
+        ``feature_names`` defaults to every column except qid, docid, label and other object columns.
+        A frame without labels gets NaN labels (fine for prediction, refused by training).
+        """
+        if QID not in frame.columns:
+            raise SchemaError(f"RankingDataset.from_frame needs columns ['qid'] (found {list(frame.columns)})")
+        if feature_names is None:
+            skip = {QID, DOCID, label}
+            feature_names = [c for c in frame.columns
+                             if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
+        missing = [c for c in feature_names if c not in frame.columns]
+        if missing:
+            raise SchemaError(f"{name} lacks feature columns {missing} (found {list(frame.columns)})")
+        X = frame[list(feature_names)].to_numpy(dtype=FEATURE_DTYPE)
+        y = frame[label].to_numpy(dtype=LABEL_DTYPE) if label in frame.columns else np.full(len(frame), np.nan)
+        docids = frame[DOCID].to_numpy() if DOCID in frame.columns else None
+        return cls(X, y, frame[QID].to_numpy(), docids, list(feature_names), name=name)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the content (X, labels, qids, docids, feature names), for manifests and caches."""
+        h = hashlib.sha256()
+        X = self.X
+        if sp.issparse(X):
+            for part in (X.indptr, X.indices, X.data):
+                h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(np.ascontiguousarray(X).tobytes())
+        h.update(self.labels.tobytes())
+        for arr in (self.qids, self.docids, np.asarray(self.feature_names, dtype=object)):
+            h.update("\x1f".join(arr.tolist()).encode())
+            h.update(b"\x1e")
+        return h.hexdigest()
