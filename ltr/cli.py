@@ -68,16 +68,24 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from ltr.experiment import load_experiment, run_experiment
-    exp = load_experiment(args.experiment)
-    out = run_experiment(exp, args.out, overwrite=args.overwrite, progress=not args.quiet)
+    from ltr.experiment import Runner, load_experiment
+    runner = Runner(load_experiment(args.experiment), args.out, overwrite=args.overwrite, progress=not args.quiet)
+    out = runner.run()
+    for message in runner.messages:
+        print(message)
     print(f"report: {out / 'report.html'} (and report.md, report.tex; per-query values in {out / 'metrics.csv'})")
     return 0
 
 
 def _cmd_report(args) -> int:
+    from pathlib import Path
+
+    from ltr.experiment.folder import OutputFolder
     from ltr.experiment.reporting import build_report
-    paths = build_report(args.dir)
+    if not Path(args.dir).is_dir():
+        raise ConfigError(f"{args.dir} is not a folder; give the --out folder of `ltr run`")
+    with OutputFolder(args.dir).lock(what="ltr report"):
+        paths = build_report(args.dir)
     print("\n".join(str(p) for p in paths))
     return 0
 
@@ -136,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run an experiment (.toml or .py); resumes an interrupted run")
     p.add_argument("experiment")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--overwrite", action="store_true", help="replace a folder that holds another experiment")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start afresh: remove the results ltr wrote in --out (refuses a folder ltr did not write)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
 

@@ -90,7 +90,7 @@ def prepare_collection(exp, cache_dir=None) -> PreparedData:
     from ltr.pipeline.first_stage import BM25Retriever, recall_at_k
 
     data = exp.data
-    collection = load_collection(data.collection).judged_queries()
+    collection = load_collection(exp.collection_source()).judged_queries()
     notes = [f"Collection {collection!r}."] + list(collection.notes)
     queries, qrels = collection.queries, collection.qrels
     n_docs = len(collection.documents)

@@ -24,7 +24,6 @@ import hashlib
 import json
 import math
 import platform
-import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ import pandas as pd
 import ltr
 from ltr.errors import ConfigError, DataError
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
+from ltr.experiment.folder import OUTPUT_FOLDERS, OutputFolder
 from ltr.experiment.spec import Experiment, slug
 from ltr.atomic import atomic_write, sha256_file, write_json
 from ltr.schema import QID
@@ -111,8 +111,9 @@ class Runner:
     experiment : Experiment
     out_dir : path
     overwrite : bool
-        An output folder that holds a *different* experiment is refused unless ``overwrite=True``, which
-        empties it first. The same experiment resumes.
+        Start afresh: remove what ltr wrote in the folder (see :mod:`ltr.experiment.folder`; a folder ltr did
+        not write is refused). Without it, a folder of the same experiment on the same data resumes, and one
+        holding another experiment, or cells computed on data that changed since, is refused.
     progress : bool
         Show a tqdm progress bar over the cells.
     build_report : bool
@@ -125,40 +126,57 @@ class Runner:
         self.out = Path(out_dir)
         self.overwrite, self.progress, self.build_report = overwrite, progress, build_report
         self.timings = {"prepare": 0.0, "train": 0.0, "evaluate": 0.0, "write": 0.0}
+        self.messages: list[str] = []        # what the run did with the folder, for the caller to print
+        self.identity: str | None = None     # the declaration and the data: what a finished cell must match
         self._tuned_models: dict[tuple[str, str], object] = {}   # (fold, system) -> the search's winner
 
     # -- the folder ------------------------------------------------------------------------------------
-    def _check_out_dir(self) -> None:
-        manifest = self.out / "manifest.json"
-        if not self.out.exists():
-            return
-        if not self.out.is_dir():
-            raise ConfigError(f"--out {self.out} exists and is not a folder")
-        if manifest.exists():
-            try:
-                old = json.loads(manifest.read_text())
-            except (OSError, json.JSONDecodeError):
-                old = {}
-            if old.get("fingerprint") == self.exp.fingerprint():
-                return
-            if not self.overwrite:
-                raise ConfigError(f"{self.out} holds a different experiment ({old.get('experiment', {}).get('name')!r}, "
-                                  f"fingerprint {str(old.get('fingerprint'))[:12]}); choose another --out or pass "
-                                  f"--overwrite to replace it")
-        elif any(self.out.iterdir()) and not self.overwrite:
-            raise ConfigError(f"{self.out} is not empty and holds no experiment manifest; choose another --out "
-                              f"or pass --overwrite")
+    def _claim_out_dir(self, folder: OutputFolder) -> dict | None:
+        """Decide what happens to an existing folder (under its lock); returns the manifest to resume from.
+
+        A folder of the same experiment resumes; one of another experiment, or one ltr did not write, is
+        refused. ``overwrite`` removes what ltr wrote (and refuses a folder it did not write)."""
+        folder.check_no_symlinks()
         if self.overwrite:
-            shutil.rmtree(self.out)
+            foreign = folder.clear()
+            if foreign:
+                self.messages.append(f"--overwrite kept {len(foreign)} entries ltr did not write: "
+                                     f"{', '.join(foreign[:5])}")
+            return None
+        old = folder.manifest()
+        if old is None:
+            if (self.out / "manifest.json").exists():
+                raise ConfigError(f"{self.out}/manifest.json is damaged or not ltr's; choose another --out, or "
+                                  f"pass --overwrite to replace the folder's ltr results")
+            busy = folder.foreign_entries() + [n for n in OUTPUT_FOLDERS if (self.out / n).exists()]
+            if busy:
+                raise ConfigError(f"{self.out} is not empty and holds no experiment manifest ({', '.join(busy[:5])}); "
+                                  f"choose another --out")
+            return None
+        if old.get("fingerprint") != self.exp.fingerprint():
+            raise ConfigError(f"{self.out} holds a different experiment ({old.get('experiment', {}).get('name')!r}, "
+                              f"fingerprint {str(old.get('fingerprint'))[:12]}); choose another --out or pass "
+                              f"--overwrite to replace it")
+        return old
+
+    def _check_same_data(self, old: dict | None, data: PreparedData) -> None:
+        """Finished cells were computed on the data the old manifest hashed: changed data is refused."""
+        if old is None or not old.get("data_hashes"):
             return
-        for stale in self.out.rglob(".*.tmp"):  # left by a write that a kill interrupted (atomic_write)
-            stale.unlink()
+        before, now = old["data_hashes"], data.hashes
+        changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+        if changed:
+            raise ConfigError(f"the data of experiment {self.exp.name!r} changed since {self.out} was computed "
+                              f"({', '.join(changed[:4])}{' ...' if len(changed) > 4 else ''} differ from the "
+                              f"manifest's hashes); its finished cells would mix old and new data. Pass "
+                              f"--overwrite to recompute every cell on the new data, or choose another --out")
 
     def _write_manifest(self, data: PreparedData, status: str, extra: dict | None = None) -> None:
         manifest = {
             "experiment": self.exp.to_dict(), "fingerprint": self.exp.fingerprint(),
             "systems": self.systems, "skipped": self.exp.skipped(), "seeds": list(self.exp.seeds),
             "folds": [f.name for f in data.folds], "data_hashes": data.hashes, "data_notes": data.notes,
+            "identity": self.identity,
             "feature_groups": data.feature_groups,
             "versions": library_versions(), "git_commit": git_commit(), "ltr_version": ltr.__version__,
             "status": status,
@@ -179,6 +197,8 @@ class Runner:
             return False
         try:
             info = json.loads(marker.read_text())
+            if info.get("identity") != self.identity:   # computed for another experiment or on other data
+                return False
             return all((self.out / rel).exists() and sha256_file(self.out / rel) == digest
                        for rel, digest in info["files"].items())
         except (OSError, json.JSONDecodeError, KeyError, TypeError):
@@ -260,6 +280,7 @@ class Runner:
         for path in written:
             files[str(path.relative_to(self.out))] = sha256_file(path)
         info = {"fold": cell.fold, "system": cell.system, "seed": cell.seed, "config": config, "files": files,
+                "identity": self.identity,
                 "best_iteration": None if ranker is None else int(ranker.best_iteration_),
                 "predict_seconds_per_query": None if ranker is None else predict_seconds / fold.test.n_queries}
         write_json(cell_dir / "cell.json", info)
@@ -267,18 +288,31 @@ class Runner:
 
     # -- the whole run -------------------------------------------------------------------------------------
     def run(self) -> Path:
+        folder = OutputFolder(self.out)
+        with folder.lock(what=f"ltr run of {self.exp.name!r}"):
+            return self._run_locked(folder)
+
+    def _run_locked(self, folder: OutputFolder) -> Path:
         from tqdm.auto import tqdm
         from ltr.io import write_qrels
 
-        self._check_out_dir()
+        old = self._claim_out_dir(folder)
+        if old is None:   # recognisable as ours from the start, even if the preparation is interrupted
+            write_json(self.out / "manifest.json", {"experiment": self.exp.to_dict(),
+                                                    "fingerprint": self.exp.fingerprint(),
+                                                    "ltr_version": ltr.__version__, "status": "preparing"})
+        stale = folder.remove_stale_temporaries()
+        if stale:
+            self.messages.append(f"removed {stale} temporary files left by an interrupted write")
         t0 = time.perf_counter()
         data = prepare(self.exp, cache_dir=self.out / "cache")
         self.timings["prepare"] = time.perf_counter() - t0
+        self._check_same_data(old, data)
+        self.identity = experiment_identity(self.exp, data.hashes)
         self.systems = list(self.exp.systems())
         check_labels(self.systems, data.folds)
         fixed = sorted({s for f in data.folds for s in f.fixed_runs})
         self.systems = fixed + self.systems
-        self.out.mkdir(parents=True, exist_ok=True)
         self._write_manifest(data, "running")
         with atomic_write(self.out / "experiment.toml") as handle:
             handle.write(self.exp.to_toml())
@@ -289,6 +323,9 @@ class Runner:
         cells = [Cell(f.name, s, seed) for f in data.folds for s in self.systems for seed in self.exp.seeds
                  if s in f.fixed_runs or s in self.exp.systems()]
         todo = [c for c in cells if not self.is_finished(c)]
+        if len(todo) < len(cells):
+            self.messages.append(f"resumed: {len(cells) - len(todo)} of {len(cells)} cells were already "
+                                 f"finished and kept")
         folds = {f.name: f for f in data.folds}
         started = time.perf_counter()
         with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=self.exp.name, unit="cell",
@@ -329,6 +366,15 @@ class Runner:
         if failures:
             raise DataError(f"the baseline {self.exp.baseline} missed the expected figures of experiment "
                             f"{self.exp.name!r} (results are in {self.out}): " + "; ".join(failures))
+
+
+def experiment_identity(exp: Experiment, data_hashes: dict[str, str]) -> str:
+    """SHA-256 of the declaration's fingerprint and the hashes of every dataset it prepared.
+
+    A finished cell records the identity it was computed under; a cell of another identity (another
+    experiment, or the same declaration on changed data) is never kept."""
+    payload = json.dumps({"fingerprint": exp.fingerprint(), "data": data_hashes}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def check_labels(systems: list[str], folds: list[PreparedFold]) -> None:

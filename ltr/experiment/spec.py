@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -90,14 +91,18 @@ def _as_tuple(types):
     return types if isinstance(types, tuple) else (types,)
 
 
-def _check_collection_names(data) -> None:
+def _check_collection_names(exp) -> None:
     """Resolve the collection and extractor names of a collection declaration (before any work)."""
     from features import get_extractor
     from ltr.datasets.loaders import available_collections
-    if not Path(data.collection).is_dir():
-        name = parse_spec(data.collection, what="collection").name
+    source = exp.collection_source()
+    if not Path(source).is_dir():
+        if os.sep in source or (os.altsep and os.altsep in source):
+            raise ConfigError(f"data.collection: no such folder {source} (relative paths are resolved against "
+                              f"the experiment file's folder {exp.base_dir})")
+        name = parse_spec(source, what="collection").name
         select(dict.fromkeys(available_collections()), name, what="collection")
-    for spec in data.features:
+    for spec in exp.data.features:
         get_extractor(spec)
 
 
@@ -120,7 +125,8 @@ class DataSpec:
     kind : {"letor", "letor_files", "collection"}
     path : str
         ``letor``: the folder holding ``Fold1..FoldN``. Relative paths are resolved against the experiment
-        file's folder (or the working directory for experiments declared in Python).
+        file's folder (``ltr run`` of a ``.py`` file sets it to that file's folder too; an Experiment built
+        in your own code resolves against ``base_dir``, default the working directory).
     folds : list of str, optional
         ``letor``: the folds to run (default all, e.g. ``["Fold1"]``).
     train, test, valid : str
@@ -342,7 +348,7 @@ class Experiment:
         stats.resolve_test(self.test)
         stats.get_correction(self.correction)
         if self.data.kind == "collection":
-            _check_collection_names(self.data)
+            _check_collection_names(self)
         systems = self.systems()
         if not systems:
             raise ConfigError("no (backend, objective) combination is supported; see the objectives' backends")
@@ -384,6 +390,23 @@ class Experiment:
             return None
         p = Path(path).expanduser()
         return p if p.is_absolute() else (Path(self.base_dir) / p).resolve()
+
+    def collection_source(self) -> str | None:
+        """``data.collection`` as given when it names a registered collection; a folder path resolved against
+        :attr:`base_dir` otherwise (so an experiment file finds its data wherever it is run from)."""
+        text = self.data.collection
+        if text is None:
+            return None
+        from ltr.datasets.loaders import available_collections
+        looks_like_path = os.sep in text or bool(os.altsep and os.altsep in text) or text.startswith(".")
+        if not looks_like_path:
+            try:
+                if parse_spec(text, what="collection").name in available_collections():
+                    return text
+            except LTRError:
+                pass
+        candidate = self.resolve_path(text)
+        return str(candidate) if looks_like_path or candidate.is_dir() else text
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON/TOML-able) that :meth:`from_dict` reads back into an equal experiment."""
@@ -452,6 +475,8 @@ def load_experiment(target: str | Path) -> Experiment:
         exp = getattr(module, "EXPERIMENT", None)
         if not isinstance(exp, Experiment):
             raise ConfigError(f"{path} must define EXPERIMENT = Experiment(...)")
+        if exp.base_dir == ".":   # relative data paths mean: next to the experiment file, as in TOML
+            exp = dataclasses.replace(exp, base_dir=str(path.resolve().parent))
         return exp
     raise ConfigError(f"an experiment is a .toml or .py file, got {path}")
 
