@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
 
+from ltr import errors
 from ltr.collection import Collection
-from ltr.errors import ConfigError, NotFittedError, SchemaError
+from ltr.errors import ConfigError, SchemaError
 from ltr.naming import check_params, format_spec, parse_spec, select
+from ltr.params import Params, clone
 from ltr.schema import FEATURE_DTYPE, PAIRS, QID, require_columns
 
 _REGISTRY: dict[str, type] = {}
@@ -48,7 +49,12 @@ def get_extractor(spec: "str | FeatureExtractor") -> "FeatureExtractor":
     return cls(**parsed.params)
 
 
-class FeatureExtractor(BaseEstimator):
+def not_fitted(owner: str, how: str = "call fit(collection) first"):
+    """The error of an estimator used before ``fit`` (scikit-learn's NotFittedError, subclassed by ltr's)."""
+    return errors.NotFittedError(f"{owner} is not fitted yet: {how}")
+
+
+class FeatureExtractor(Params):
     """Base class: ``fit(collection) -> self``, ``transform(pairs) -> DataFrame``, ``feature_names_out()``.
 
     Subclasses set ``name`` (registry key), ``requires`` (columns ``transform`` reads from the pairs) and
@@ -74,7 +80,7 @@ class FeatureExtractor(BaseEstimator):
     # helpers for subclasses ------------------------------------------------------------------
     def _check_fitted(self, attribute: str) -> None:
         if not hasattr(self, attribute):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(collection) first")
+            raise not_fitted(type(self).__name__)
 
     def _check_pairs(self, pairs: pd.DataFrame) -> None:
         require_columns(pairs, self.requires, caller=f"{type(self).__name__}.transform")
@@ -128,12 +134,17 @@ def _per_query_params(values: np.ndarray, qids: np.ndarray, normalize: str) -> t
     return shift[per_row], scale[per_row]
 
 
-class FeatureSet:
+class FeatureSet(Params):
     """An ordered list of extractors whose columns are concatenated; duplicate names are refused.
+
+    An estimator like the extractors it holds: ``fit(collection, pairs=None)``, ``transform(pairs)``,
+    ``get_params``/``set_params``/``clone``; its parameters are stored as given and checked at once (an unknown
+    extractor name or two extractors with one feature name fail here, not after a long retrieval).
 
     Parameters
     ----------
     extractors : list of FeatureExtractor or str
+        Extractors or their printed forms (``"bm25(field='title')"``); :attr:`steps` holds the objects.
     normalize : {None, "zscore", "minmax"}
         Feature normalisation, as RankLib's ``-norm zscore|linear``.
     scope : {"query", "global"}
@@ -144,23 +155,43 @@ class FeatureSet:
     """
 
     def __init__(self, extractors, *, normalize: str | None = None, scope: str = "query"):
-        self.extractors = [get_extractor(e) for e in extractors]
-        if normalize is not None and normalize not in _NORMALIZERS:
-            raise ConfigError(f"Unknown normalisation {normalize!r}. Choose from {list(_NORMALIZERS)} or None.")
-        if scope not in ("query", "global"):
-            raise ConfigError(f"Unknown normalisation scope {scope!r}. Choose from ['global', 'query'].")
-        self.normalize, self.scope = normalize, scope
+        self.extractors, self.normalize, self.scope = extractors, normalize, scope
+        self._check()
+
+    def _check(self) -> None:
+        if isinstance(self.extractors, (str, FeatureExtractor)):
+            raise ConfigError(f"FeatureSet takes a list of extractors, got {self.extractors!r}; write "
+                              f"FeatureSet([{self.extractors!r}])")
+        self._steps = [get_extractor(e) for e in self.extractors]
+        if self.normalize is not None and self.normalize not in _NORMALIZERS:
+            raise ConfigError(f"Unknown normalisation {self.normalize!r}. Choose from {list(_NORMALIZERS)} or "
+                              f"None.")
+        if self.scope not in ("query", "global"):
+            raise ConfigError(f"Unknown normalisation scope {self.scope!r}. Choose from ['global', 'query'].")
         names = self.feature_names_out()
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ConfigError(f"FeatureSet has duplicate feature names {dup}; give the extractors different "
                               f"parameters (e.g. field=) or drop one")
 
+    def set_params(self, **params) -> "FeatureSet":
+        super().set_params(**params)
+        self._check()
+        return self
+
+    def get_params(self, deep: bool = True) -> dict:
+        return super().get_params(deep=False)   # the extractors may be names: nothing nested to expose
+
+    @property
+    def steps(self) -> list[FeatureExtractor]:
+        """The extractors as objects, in order (the ones given, or built from their printed forms)."""
+        return self._steps
+
     def feature_names_out(self) -> list[str]:
-        return [n for e in self.extractors for n in e.feature_names_out()]
+        return [n for e in self._steps for n in e.feature_names_out()]
 
     def fit(self, collection: Collection, pairs: pd.DataFrame | None = None) -> "FeatureSet":
-        for e in self.extractors:
+        for e in self._steps:
             e.fit(collection)
         if self.normalize is not None and self.scope == "global":
             if pairs is None:
@@ -174,7 +205,7 @@ class FeatureSet:
         return self
 
     def _raw(self, pairs: pd.DataFrame) -> pd.DataFrame:
-        parts = [e.transform(pairs) for e in self.extractors]
+        parts = [e.transform(pairs) for e in self._steps]
         if not parts:
             return pd.DataFrame(index=pairs.index)
         return pd.concat(parts, axis=1)
@@ -185,7 +216,7 @@ class FeatureSet:
             return raw
         if self.scope == "global":
             if not hasattr(self, "norm_params_"):
-                raise NotFittedError("FeatureSet is not fitted: call fit(collection, train_pairs) first")
+                raise not_fitted("FeatureSet", "call fit(collection, train_pairs) first")
             shift, scale = self.norm_params_
         else:
             require_columns(pairs, (QID,), caller="FeatureSet.transform")
@@ -199,7 +230,7 @@ class FeatureSet:
         return self.fit(collection, pairs).transform(pairs)
 
     def specs(self) -> list[str]:
-        return [e.spec() for e in self.extractors]
+        return [e.spec() for e in self._steps]
 
     def __repr__(self) -> str:
         extra = f", normalize={self.normalize!r}, scope={self.scope!r}" if self.normalize else ""

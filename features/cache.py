@@ -100,7 +100,7 @@ def _module_source_hash(module_name: str) -> str:
 
 def code_fingerprint(extractor: FeatureExtractor | FeatureSet) -> dict[str, str]:
     """``{"ltr": version, module: sha256 of its source, ...}`` for the code that computes the features."""
-    extractors = extractor.extractors if isinstance(extractor, FeatureSet) else [extractor]
+    extractors = extractor.steps if isinstance(extractor, FeatureSet) else [extractor]
     modules = set(CODE_DEPENDENCIES) | {"features.base"}
     for e in extractors:
         modules |= {k.__module__ for k in type(e).__mro__ if k.__module__.split(".")[0] in ("features", "ltr")}

@@ -32,7 +32,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from features.base import FeatureExtractor, register
-from ltr.collection import LINK_SOURCE, LINK_TARGET, Collection
+from ltr.collection import LINK_SOURCE, LINK_TARGET, Collection, doc_rows
 from ltr.errors import ConfigError, DataError, LTRError
 from ltr.schema import DOCID
 
@@ -267,12 +267,7 @@ def collection_pagerank(collection: Collection, *, damping: float = 0.85, tol: f
 
 def lookup_docs(table: pd.DataFrame, docids, *, owner: str) -> np.ndarray:
     """Row positions of ``docids`` in ``table`` (indexed by docid); unknown docids raise :class:`DataError`."""
-    pos = table.index.get_indexer(np.asarray(docids, dtype=object))
-    if (pos < 0).any():
-        missing = pd.unique(np.asarray(docids, dtype=object)[pos < 0])
-        raise DataError(f"{owner}: {len(missing)} docids of the pairs are not in the collection it was fitted "
-                        f"on, e.g. {list(missing[:5])}; fit it on the collection the candidates come from")
-    return pos
+    return doc_rows(table.index, docids, owner=owner)
 
 
 @register

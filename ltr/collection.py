@@ -17,10 +17,31 @@ import numpy as np
 import pandas as pd
 
 from ltr.errors import DataError
-from ltr.schema import DOCID, LABEL, QID, QUERY, QUERY_TIME, normalize_ids, require_columns
+from ltr.schema import DOCID, LABEL, QID, QUERY, QUERY_TIME, as_id_array, normalize_ids, require_columns
 
 URL, TIMESTAMP = "url", "timestamp"
 LINK_SOURCE, LINK_TARGET = "source", "target"
+
+
+def doc_rows(index: pd.Index, docids, *, owner: str) -> np.ndarray:
+    """Positions in ``index`` (a collection's docids, in its order) of each of ``docids``, as int64.
+
+    The one docid lookup of the extractors: the pairs' ids are hashed once (pandas/Arrow factorize) and only
+    the distinct ones are looked up. An id the collection does not hold raises :class:`DataError` naming
+    ``owner`` and a few of them.
+
+    >>> doc_rows(pd.Index(["a", "b", "c"]), ["c", "a", "c"], owner="example").tolist()
+    [2, 0, 2]
+    """
+    series = docids if isinstance(docids, pd.Series) else pd.Series(np.asarray(docids, dtype=object), copy=False)
+    codes, uniques = pd.factorize(series)
+    uniques = as_id_array(pd.Index(uniques).to_numpy(dtype=object))
+    found = index.get_indexer(uniques)
+    if (found < 0).any() or (codes < 0).any():
+        unknown = [u for u, f in zip(uniques, found) if f < 0] + (["<missing>"] if (codes < 0).any() else [])
+        raise DataError(f"{owner}: {len(unknown)} document ids of the pairs are not in the collection it was "
+                        f"fitted on, e.g. {unknown[:5]}; fit it on the collection the pairs come from")
+    return found[codes].astype(np.int64)
 
 
 @dataclass(eq=False)

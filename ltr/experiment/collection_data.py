@@ -168,7 +168,7 @@ def prepare_collection(exp, cache_dir=None) -> PreparedData:
                                   fixed_runs={FIRST_STAGE_SYSTEM: first_stage}, missing_queries="zero"))
     for note in train.attrs.get("notes", []):
         notes.append(f"Training candidates ({exp.data.negatives}): {note}.")
-    groups = {n: e.name for e in feature_set.extractors for n in e.feature_names_out()}
+    groups = {n: e.name for e in feature_set.steps for n in e.feature_names_out()}
     notes.append("Per-stage cost: the re-ranking stage's time covers computing its features; the GBDT's own "
                  "scoring time per query is in the report's stage-cost figure as measured on the test folds.")
     return PreparedData(folds, notes, tables={"first_stage_recall": recall, "stage_cost": stage_cost},

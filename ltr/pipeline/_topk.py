@@ -1,7 +1,7 @@
 """Top-k retrieval over an eager BM25 score matrix, one query at a time (compiled with numba when present).
 
 The index is term-major: ``indptr``, ``indices``, ``data`` of a CSR matrix of shape (n_terms, n_docs)
-holding the (term, document) score (``features.lexical.BM25Index.weights_t_``); a query is its distinct
+holding the (term, document) score (``features.index.BM25Index.weights_t_``); a query is its distinct
 term ids (ascending) with their counts. For each query the kernel accumulates ``count * weight`` over the
 postings of its terms in ascending term id (the order in which scipy's sparse product sums them, so the
 scores are the same floats as ``BM25Index.score_matrix``), adds the query's constant (the score of an empty

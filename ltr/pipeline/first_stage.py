@@ -1,7 +1,7 @@
 """First-stage retrieval: BM25 top-k over a whole collection, and the recall@k ceiling it sets.
 
-The retriever reuses :class:`features.lexical.BM25Index` over the field index that the lexical extractors
-build (``features.lexical.field_index``), with the same :class:`ltr.text.Tokenizer`: the first-stage score
+The retriever reuses :class:`features.index.BM25Index` over the field index that the lexical extractors
+build (``features.index.field_index``), with the same :class:`ltr.text.Tokenizer`: the first-stage score
 of a (query, document) pair *is* the ``bm25__<field>`` feature of that pair with the same parameters, to
 the last bit (tested). Scores are precomputed per (document, term) (bm25s' eager scoring, Lù 2024). Two
 backends give the same run bit for bit: ``numpy`` (``BM25Index.topk``, one sparse product per batch of
@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from features.lexical import ALL_FIELDS, BM25_VARIANTS, BM25Index, field_index
+from features.index import ALL_FIELDS, BM25_VARIANTS, BM25Index, field_index
 from ltr.collection import Collection
 from ltr.errors import ConfigError, NotFittedError, SchemaError
 from ltr.naming import check_params, format_spec, parse_spec, select
@@ -142,7 +142,7 @@ class BM25Retriever(FirstStage):
 
     Attributes
     ----------
-    index_ : features.lexical.BM25Index
+    index_ : features.index.BM25Index
     k_ : int
         The ``k`` used by the last :meth:`retrieve` (capped at the collection size).
     empty_queries_ : list of str

@@ -213,7 +213,7 @@ def test_unknown_docids_raise(tiny_collection, tiny_pairs):
     """Oracle: the documented error naming the ids."""
     pairs = tiny_pairs.copy()
     pairs.loc[pairs.index[0], "docid"] = "nope"
-    with pytest.raises(DataError, match=r"BM25.transform: 1 document ids are not in the collection, e.g. \['nope'\]"):
+    with pytest.raises(DataError, match=r"BM25.transform: 1 document ids of the pairs are not in the collection it was fitted on, e.g. \['nope'\]"):
         BM25().fit(tiny_collection).transform(pairs)
 
 
@@ -277,18 +277,18 @@ def test_transform_does_not_retokenize_the_collection(tiny_collection):
 def test_numba_kernel_equals_numpy_reference(zipf, monkeypatch, dense_factor):
     """Oracle: the numpy reference path (_pair_sums_numpy); same terms in the same order, so equal bits, on
     the binary-search path, the dense-scatter path and the adaptive mix."""
-    import features.lexical as lexical
+    import features.index as index
 
-    if lexical._numba_kernel() is None:
+    if index._numba_kernel() is None:
         pytest.skip("numba is not installed: only the numpy path exists")
-    monkeypatch.setattr(lexical, "_DENSE_FACTOR", dense_factor)
+    monkeypatch.setattr(index, "_DENSE_FACTOR", dense_factor)
     pairs = pd.concat([all_pairs(zipf), all_pairs(zipf).head(7)])  # repeated pairs, uneven query groups
     pairs.loc[pairs.index[:5], "query"] = "the"  # a query without tokens
     for ex in (BM25(variant="bm25+"), QueryLikelihood(smoothing="jm"), TfIdfCosine(), TermMatch()):
         ex.fit(zipf)
         rows, codes, qt = ex._prepare(pairs)
-        np.testing.assert_array_equal(lexical._pair_sums(ex.weights_, rows, qt, codes, ex.weights_t_),
-                                      lexical._pair_sums_numpy(ex.weights_, rows, qt, codes))
+        np.testing.assert_array_equal(index._pair_sums(ex.weights_, rows, qt, codes, ex.weights_t_),
+                                      index._pair_sums_numpy(ex.weights_, rows, qt, codes))
 
 
 def test_unfitted_index_and_extractor_raise(tiny_pairs):

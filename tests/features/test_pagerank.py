@@ -191,7 +191,7 @@ def test_collection_without_links_is_refused(tiny_collection):
 def test_unknown_docid_is_refused(tiny_collection):
     """Message: a pair whose docid is not in the collection names it."""
     fitted = PageRank().fit(tiny_collection)
-    with pytest.raises(DataError, match=r"PageRank.transform: 1 docids of the pairs are not in the collection.*'zz'"):
+    with pytest.raises(DataError, match=r"PageRank.transform: 1 document ids of the pairs are not in the collection.*'zz'"):
         fitted.transform(pd.DataFrame({"qid": ["q1", "q1"], "docid": ["d1", "zz"]}))
 
 

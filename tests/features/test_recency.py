@@ -104,5 +104,5 @@ def test_errors(tiny_collection):
     with pytest.raises(ConfigError, match=r"Collection 'nodates' has no document timestamps"):
         Recency().fit(bare)
     assert not future_mask(pd.DataFrame({"qid": ["q1"], "docid": ["d1"]}), bare).any()
-    with pytest.raises(DataError, match=r"Recency.transform: 1 docids .* \['nope'\]"):
+    with pytest.raises(DataError, match=r"Recency.transform: 1 document ids .* \['nope'\]"):
         Recency().fit(c).transform(pd.DataFrame({"qid": ["q1"], "docid": ["nope"]}))
