@@ -14,7 +14,7 @@ same top-1000 scores (to 1e-9).
 
 Part 2: a two-stage cascade on ``make_synthetic_web(seed=0)`` (10,000 pages): BM25 top-1000 -> a cheap
 LambdaMART on lexical features keeps 100 -> a full LambdaMART adds link, recency, domain and URL features;
-its ``costs_`` frame (seconds and feature computations per query, per stage).
+its costs frame (``Cascade.run_with_costs``) (seconds and feature computations per query, per stage).
 
 Usage::
 
@@ -120,8 +120,7 @@ def part2() -> pd.DataFrame:
     cascade.fit(web, split.train)
     test_q = web.queries[web.queries.qid.isin(set(split.test))]
     cascade.run(test_q)  # warm-up
-    cascade.run(test_q)
-    return cascade.costs_
+    return cascade.run_with_costs(test_q).costs
 
 
 def main():

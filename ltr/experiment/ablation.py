@@ -45,8 +45,9 @@ def run_ablation(variants: dict[str, Experiment], out_dir, *, system: str | None
     system = system or first.baseline
     frames = []
     for label, exp in variants.items():
-        if system not in exp.systems():
-            raise ConfigError(f"variant {label!r} does not run system {system!r}; it runs {exp.systems()}")
+        names = [s.name for s in exp.systems()]
+        if system not in names:
+            raise ConfigError(f"variant {label!r} does not run system {system!r}; it runs {names}")
         run_dir = run_experiment(exp, out / label, progress=progress, overwrite=overwrite)
         per_query = pooled_per_query(read_metrics(run_dir))
         frames.append(per_query[per_query["system"] == system].assign(system=label))

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ltr.errors import ConfigError, DataError
-from ltr.experiment.spec import BACKEND_PARAMS, Experiment
+from ltr.experiment.spec import Experiment
+from ltr.experiment.systems import parse_system
 from ltr.schema import QID
 
 CURVE_CUTOFFS = (1, 3, 5, 10, 20)
@@ -77,7 +78,7 @@ def seeds_without_effect(metrics: pd.DataFrame) -> list[str]:
 
 def _cells(out: Path, name: str) -> pd.DataFrame:
     frames = []
-    for path in sorted((out / "cells").glob(f"*/*/seed*/{name}")):
+    for path in sorted((out / "cells").glob(f"*/*/*/{name}")):
         cell = json.loads((path.parent / "cell.json").read_text())
         frame = pd.read_csv(path)
         frames.append(frame.assign(system=cell["system"], fold=cell["fold"], seed=cell["seed"]))
@@ -91,7 +92,7 @@ def metric_at_k(out: Path, cutoffs=CURVE_CUTOFFS, family: str = "nDCG") -> pd.Da
     from ltr.metrics import evaluate
     frames = []
     metrics = [f"{family}@{k}" for k in cutoffs]
-    for cell_json in sorted((out / "cells").glob("*/*/seed*/cell.json")):
+    for cell_json in sorted((out / "cells").glob("*/*/*/cell.json")):
         cell = json.loads(cell_json.read_text())
         run_file = next((out / rel for rel in cell["files"] if rel.endswith(".trec")), None)
         if run_file is None:
@@ -104,17 +105,17 @@ def metric_at_k(out: Path, cutoffs=CURVE_CUTOFFS, family: str = "nDCG") -> pd.Da
     return pooled_per_query(pd.concat(frames, ignore_index=True))
 
 
-def _configurations(systems: list[str]) -> list[str]:
+def _configurations(exp: Experiment, systems: list[str]) -> list[str]:
     """One line per system: the exact backend objective and settings it used (``Objective.describe``)."""
-    from ltr.objectives import get_objective
+    fixed = {f.name for f in exp.fixed_systems()}
     lines = []
-    for system in systems:
-        backend, objective = system.split("/", 1)
-        if backend in ("lightgbm", "xgboost"):
-            text = get_objective(objective).describe(backend)
-        else:
+    for name in systems:
+        if name in fixed:
             text = "a fixed run (the first stage's own ranking, not trained)"
-        lines.append(f"{system}: " + "; ".join(line.strip() for line in text.splitlines() if line.strip()))
+        else:
+            system = parse_system(name)
+            text = system.objective.describe(system.backend)
+        lines.append(f"{name}: " + "; ".join(line.strip() for line in text.splitlines() if line.strip()))
     return lines
 
 
@@ -122,9 +123,9 @@ def _tuning(out: Path) -> pd.DataFrame:
     rows = []
     for path in sorted((out / "tuning").glob("*/*.json")):
         info = json.loads(path.read_text())
-        backend = info["system"].split("/", 1)[0]
+        system = parse_system(info["system"])
         config = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                           for k, v in info["config"].items() if backend in BACKEND_PARAMS.get(k, (backend,)))
+                           for k, v in system.own_settings(info["config"]).items())
         best = info["trials"][info["best"]]["valid_score"]
         rows.append({"fold": info["fold"], "system": info["system"], "trials": len(info["trials"]),
                      f"best valid {info['metric']}": np.nan if best is None else float(best),
@@ -183,7 +184,7 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
         if stage_path.is_file():
             cost = pd.read_csv(stage_path)
             scoring = [json.loads(p.read_text()).get("predict_seconds_per_query")
-                       for p in (out / "cells").glob("*/*/seed*/cell.json")]
+                       for p in (out / "cells").glob("*/*/*/cell.json")]
             scoring = [v for v in scoring if v is not None]   # trained cells only
             cost.loc[len(cost) - 1, "seconds_per_query"] += float(np.mean(scoring)) if scoring else 0.0
             report.add_figure("Per-stage cost", P.plot_stage_cost(cost),
@@ -192,7 +193,7 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     # Sections of our own around the comparison
     spread = seed_fold_spread(metrics)
     spread = spread[spread["metric"].isin(exp.metrics)]
-    no_effect = [s for s in seeds_without_effect(metrics) if s not in exp.fixed_systems()]
+    no_effect = [s for s in seeds_without_effect(metrics) if s not in {f.name for f in exp.fixed_systems()}]
     sections = [("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
                  "tests above use the pooled per-query values instead.")]
     tuning = _tuning(out)
@@ -209,7 +210,7 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     notes.insert(0, f"{n_queries} test queries pooled over {len(manifest['folds'])} fold(s) "
                     f"({', '.join(manifest['folds'])}); seeds {manifest['seeds']}.")
     report.add_section("Data and protocol", notes=notes)
-    report.add_section("Backend configurations", notes=_configurations(systems),
+    report.add_section("Backend configurations", notes=_configurations(exp, systems),
                        caption="The exact backend objective and settings of each system.")
     for title, frame, caption in sections:
         report.add_section(title, table=frame, caption=caption)

@@ -6,37 +6,42 @@ Layout of the output folder::
     experiment.toml                     the resolved declaration
     qrels/<fold>.qrels                  test qrels of each fold (reports are rebuilt from these and the runs)
     tuning/<fold>/<system>.json         the search: every configuration and its validation score
-    runs/<fold>/<system>-seed<k>.trec   TREC run of each cell
+    runs/<fold>/<system>-seed<k>.trec   TREC run of each cell (``<system>.trec`` for a fixed system)
     cache/                              feature matrices of raw collections (reused when a run resumes)
     cells/<fold>/<system>/seed<k>/      model/ (backend format + manifest), per_query.csv, curves.csv,
-                                        importance.csv, cell.json (written last: the cell is finished)
+                                        importance.csv, cell.json (written last: the cell is finished);
+                                        ``cells/<fold>/<system>/fixed/`` for a fixed system
     metrics.csv                         fold, objective, backend, seed, qid, metric, value
     report.md, report.html, report.tex  see :mod:`ltr.experiment.reporting`
 
-Finished cells are never recomputed: a cell counts as finished when its ``cell.json`` exists and the files it
-lists have the recorded SHA-256. Every file is written atomically, so a killed run leaves no half-written file
-and resumes where it stopped.
+Finished cells are never recomputed: a cell counts as finished when its ``cell.json`` exists, records the
+experiment's cell identity (:func:`experiment_identity`: the declaration's cell fingerprint and the data
+hashes), and the files it lists have the recorded SHA-256. So an experiment extended with new seeds, systems
+or metrics runs only what is new (a finished cell whose metrics differ is re-evaluated from its saved run), and
+cells of another experiment or of changed data are never kept. Every file is written atomically, so a killed
+run leaves no half-written file and resumes where it stopped. Fixed systems (the first stage alone) are
+deterministic: one cell per fold, whose rows carry the first seed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 import platform
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import ltr
 from ltr.errors import ConfigError, DataError
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
 from ltr.experiment.folder import OUTPUT_FOLDERS, OutputFolder
-from ltr.experiment.spec import Experiment, slug
+from ltr.experiment.search import search_configurations  # noqa: F401 (re-exported)
+from ltr.experiment.spec import Experiment
+from ltr.experiment.systems import FixedSystem, System
 from ltr.atomic import atomic_write, sha256_file, write_json
 from ltr.schema import QID
 
@@ -64,43 +69,22 @@ def git_commit() -> str | None:
         return None
 
 
-def search_configurations(exp: Experiment, fold_name: str) -> list[dict]:
-    """The ``budget`` configurations of a fold's random search, the same for every system of the fold.
-
-    The first configuration is always the training defaults, so a budget of 1 means "no tuning". The others
-    are drawn from ``tuning.space`` with ``numpy.random.default_rng((tuning.seed, fold index hash))``.
-    """
-    space = exp.tuning.space
-    defaults = {k: getattr(exp.training, k) for k in space}
-    configs = [defaults]
-    seed = int.from_bytes(hashlib.sha256(f"{exp.tuning.seed}/{fold_name}".encode()).digest()[:8], "little")
-    rng = np.random.default_rng(seed)
-    for _ in range(exp.tuning.budget - 1):
-        config = {}
-        for name, (kind, low, high) in space.items():
-            if kind == "log":
-                config[name] = float(math.exp(rng.uniform(math.log(low), math.log(high))))
-            elif kind == "int":
-                config[name] = int(rng.integers(int(low), int(high) + 1))
-            else:
-                config[name] = float(rng.uniform(low, high))
-        configs.append(config)
-    return configs
-
-
 @dataclass(frozen=True)
 class Cell:
+    """One unit of work: a system on a fold with a seed (``seed`` is None for a fixed system)."""
+
     fold: str
-    system: str
-    seed: int
+    system: System | FixedSystem
+    seed: int | None
 
     @property
-    def backend(self) -> str:
-        return self.system.split("/", 1)[0]
+    def key(self) -> str:
+        """The cell's folder below ``cells/``."""
+        return f"{self.fold}/{self.system.slug}/{'fixed' if self.seed is None else f'seed{self.seed}'}"
 
     @property
-    def objective(self) -> str:
-        return self.system.split("/", 1)[1]
+    def run_name(self) -> str:
+        return self.system.slug if self.seed is None else f"{self.system.slug}-seed{self.seed}"
 
 
 class Runner:
@@ -153,10 +137,14 @@ class Runner:
                 raise ConfigError(f"{self.out} is not empty and holds no experiment manifest ({', '.join(busy[:5])}); "
                                   f"choose another --out")
             return None
-        if old.get("fingerprint") != self.exp.fingerprint():
+        if old.get("cell_fingerprint") != self.exp.cell_fingerprint():
             raise ConfigError(f"{self.out} holds a different experiment ({old.get('experiment', {}).get('name')!r}, "
                               f"fingerprint {str(old.get('fingerprint'))[:12]}); choose another --out or pass "
-                              f"--overwrite to replace it")
+                              f"--overwrite to replace it (an experiment that only adds seeds, systems or "
+                              f"metrics to the folder's own extends it instead)")
+        if old.get("fingerprint") != self.exp.fingerprint():
+            self.messages.append(f"extending the experiment in {self.out}: cells already finished are kept, only "
+                                 f"new seeds, systems and metrics are computed")
         return old
 
     def _check_same_data(self, old: dict | None, data: PreparedData) -> None:
@@ -174,7 +162,9 @@ class Runner:
     def _write_manifest(self, data: PreparedData, status: str, extra: dict | None = None) -> None:
         manifest = {
             "experiment": self.exp.to_dict(), "fingerprint": self.exp.fingerprint(),
-            "systems": self.systems, "skipped": self.exp.skipped(), "seeds": list(self.exp.seeds),
+            "cell_fingerprint": self.exp.cell_fingerprint(),
+            "systems": [s.name for s in self.systems], "skipped": self.exp.skipped(),
+            "seeds": list(self.exp.seeds),
             "folds": [f.name for f in data.folds], "data_hashes": data.hashes, "data_notes": data.notes,
             "identity": self.identity,
             "feature_groups": data.feature_groups,
@@ -186,43 +176,52 @@ class Runner:
 
     # -- cells -------------------------------------------------------------------------------------------
     def _cell_dir(self, cell: Cell) -> Path:
-        return self.out / "cells" / cell.fold / slug(cell.system) / f"seed{cell.seed}"
+        return self.out / "cells" / cell.key
 
     def _run_path(self, cell: Cell) -> Path:
-        return self.out / "runs" / cell.fold / f"{slug(cell.system)}-seed{cell.seed}.trec"
+        return self.out / "runs" / cell.fold / f"{cell.run_name}.trec"
 
-    def is_finished(self, cell: Cell) -> bool:
+    def cell_state(self, cell: Cell) -> str:
+        """``"finished"``, ``"metrics"`` (finished, but evaluated with other metrics: re-evaluate its saved
+        run) or ``"todo"``."""
         marker = self._cell_dir(cell) / "cell.json"
         if not marker.exists():
-            return False
+            return "todo"
         try:
             info = json.loads(marker.read_text())
             if info.get("identity") != self.identity:   # computed for another experiment or on other data
-                return False
-            return all((self.out / rel).exists() and sha256_file(self.out / rel) == digest
-                       for rel, digest in info["files"].items())
-        except (OSError, json.JSONDecodeError, KeyError, TypeError):
-            return False
+                return "todo"
+            if not all((self.out / rel).exists() and sha256_file(self.out / rel) == digest
+                       for rel, digest in info["files"].items()):
+                return "todo"
+            return "finished" if info.get("metrics") == list(self.exp.metrics) else "metrics"
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+            return "todo"
 
-    def _tune(self, fold: PreparedFold, system: str) -> dict:
+    def is_finished(self, cell: Cell) -> bool:
+        return self.cell_state(cell) == "finished"
+
+    def _tune(self, fold: PreparedFold, system: System) -> dict:
         """Random search on the fold's validation data (cached in tuning/<fold>/<system>.json)."""
         from ltr.models import Ranker
-        path = self.out / "tuning" / fold.name / f"{slug(system)}.json"
+        path = self.out / "tuning" / fold.name / f"{system.slug}.json"
         if path.exists():
             try:
-                return json.loads(path.read_text())
-            except json.JSONDecodeError:
+                cached = json.loads(path.read_text())
+                if cached.get("identity") == self.identity:
+                    return cached
+            except (UnicodeDecodeError, json.JSONDecodeError):
                 pass  # a damaged file (not ours: writes are atomic) is recomputed
-        backend, objective = system.split("/", 1)
-        configs = search_configurations(self.exp, fold.name)
+        configs = [self.exp.training.settings(system, c) for c in search_configurations(self.exp, fold.name)]
         trials, models = [], []
         if len(configs) == 1:
             trials.append({"config": configs[0], "valid_score": None, "best_iteration": None})
         else:
             for config in configs:
                 t0 = time.perf_counter()
-                kwargs = self.exp.training.ranker_kwargs(backend, config, seed=self.exp.seeds[0])
-                ranker = Ranker(objective, backend, **kwargs).fit(fold.train, valid=fold.valid)
+                kwargs = self.exp.training.ranker_kwargs(system, config, seed=self.exp.seeds[0])
+                ranker = Ranker(objective=system.objective, backend=system.backend, **kwargs).fit(
+                    fold.train, valid=fold.valid)
                 self.timings["train"] += time.perf_counter() - t0
                 curve = ranker.evals_result_["valid"][self.exp.training.eval_metric]
                 trials.append({"config": config, "valid_score": float(curve[ranker.best_iteration_ - 1]),
@@ -230,40 +229,57 @@ class Runner:
                 models.append(ranker)
         best = max(range(len(trials)), key=lambda i: (trials[i]["valid_score"] or 0.0, -i))
         if models:  # the winning model *is* the first seed's model (same settings, seed and data)
-            self._tuned_models[(fold.name, system)] = models[best]
-        result = {"system": system, "fold": fold.name, "metric": self.exp.training.eval_metric,
-                  "trials": trials, "best": best, "config": trials[best]["config"]}
+            self._tuned_models[(fold.name, system.name)] = models[best]
+        result = {"system": system.name, "fold": fold.name, "metric": self.exp.training.eval_metric,
+                  "trials": trials, "best": best, "config": trials[best]["config"], "identity": self.identity}
         write_json(path, result)
         return result
 
+    def _evaluate(self, cell: Cell, fold: PreparedFold, run: pd.DataFrame) -> pd.DataFrame:
+        from ltr.metrics import evaluate
+        t0 = time.perf_counter()
+        per_query = evaluate(fold.qrels, run, list(self.exp.metrics), missing_queries=fold.missing_queries)
+        self.timings["evaluate"] += time.perf_counter() - t0
+        seed = self.exp.seeds[0] if cell.seed is None else cell.seed
+        return per_query.assign(fold=cell.fold, objective=cell.system.objective_name, backend=cell.system.backend,
+                                seed=seed)[METRICS_COLUMNS]
+
+    def _reevaluate(self, cell: Cell, fold: PreparedFold) -> None:
+        """A finished cell evaluated with other metrics: evaluate its saved run again (nothing is retrained)."""
+        from ltr.io import read_run
+        cell_dir = self._cell_dir(cell)
+        info = json.loads((cell_dir / "cell.json").read_text())
+        per_query = self._evaluate(cell, fold, read_run(self._run_path(cell)))
+        _write_csv(per_query, cell_dir / "per_query.csv")
+        rel = str((cell_dir / "per_query.csv").relative_to(self.out))
+        info["files"][rel] = sha256_file(cell_dir / "per_query.csv")
+        info["metrics"] = list(self.exp.metrics)
+        write_json(cell_dir / "cell.json", info)
+
     def _run_cell(self, cell: Cell, fold: PreparedFold, config: dict | None) -> None:
         from ltr.io import write_run
-        from ltr.metrics import evaluate
         from ltr.models import Ranker
         cell_dir = self._cell_dir(cell)
         files: dict[str, str] = {}
-        if config is None:  # a fixed run (the first stage alone): nothing to train
-            run = fold.fixed_runs[cell.system]
+        if not cell.system.trained:  # a fixed run (the first stage alone): nothing to train
+            run = fold.fixed_runs[cell.system.name]
             ranker = None
         else:
             t0 = time.perf_counter()
-            ranker = self._tuned_models.pop((cell.fold, cell.system), None) if cell.seed == self.exp.seeds[0] \
-                else None
+            ranker = self._tuned_models.pop((cell.fold, cell.system.name), None) \
+                if cell.seed == self.exp.seeds[0] else None
             if ranker is None:
-                kwargs = self.exp.training.ranker_kwargs(cell.backend, config, seed=cell.seed)
-                ranker = Ranker(cell.objective, cell.backend, **kwargs).fit(fold.train, valid=fold.valid)
+                kwargs = self.exp.training.ranker_kwargs(cell.system, config, seed=cell.seed)
+                ranker = Ranker(objective=cell.system.objective, backend=cell.system.backend, **kwargs).fit(
+                    fold.train, valid=fold.valid)
             t1 = time.perf_counter()
             run = ranker.predict(fold.test)
             predict_seconds = time.perf_counter() - t1
             self.timings["train"] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        per_query = evaluate(fold.qrels, run, list(self.exp.metrics), missing_queries=fold.missing_queries)
-        self.timings["evaluate"] += time.perf_counter() - t0
+        per_query = self._evaluate(cell, fold, run)
         t0 = time.perf_counter()
         run_path = self._run_path(cell)
-        write_run(run, run_path, tag=slug(cell.system))
-        per_query = per_query.assign(fold=cell.fold, objective=cell.objective, backend=cell.backend,
-                                     seed=cell.seed)[METRICS_COLUMNS]
+        write_run(run, run_path, tag=cell.system.slug)
         _write_csv(per_query, cell_dir / "per_query.csv")
         written = [run_path, cell_dir / "per_query.csv"]
         if ranker is not None:
@@ -279,8 +295,8 @@ class Runner:
             written += sorted(p for p in (cell_dir / "model").iterdir() if p.is_file())
         for path in written:
             files[str(path.relative_to(self.out))] = sha256_file(path)
-        info = {"fold": cell.fold, "system": cell.system, "seed": cell.seed, "config": config, "files": files,
-                "identity": self.identity,
+        info = {"fold": cell.fold, "system": cell.system.name, "seed": cell.seed, "config": config, "files": files,
+                "identity": self.identity, "metrics": list(self.exp.metrics),
                 "best_iteration": None if ranker is None else int(ranker.best_iteration_),
                 "predict_seconds_per_query": None if ranker is None else predict_seconds / fold.test.n_queries}
         write_json(cell_dir / "cell.json", info)
@@ -309,10 +325,9 @@ class Runner:
         self.timings["prepare"] = time.perf_counter() - t0
         self._check_same_data(old, data)
         self.identity = experiment_identity(self.exp, data.hashes)
-        self.systems = list(self.exp.systems())
-        check_labels(self.systems, data.folds)
-        fixed = sorted({s for f in data.folds for s in f.fixed_runs})
-        self.systems = fixed + self.systems
+        check_labels(self.exp.systems(), data.folds)
+        fixed = [s for s in self.exp.fixed_systems() if any(s.name in f.fixed_runs for f in data.folds)]
+        self.systems = [*fixed, *self.exp.systems()]
         self._write_manifest(data, "running")
         with atomic_write(self.out / "experiment.toml") as handle:
             handle.write(self.exp.to_toml())
@@ -320,13 +335,19 @@ class Runner:
             write_qrels(fold.qrels, self.out / "qrels" / f"{fold.name}.qrels", round_labels=False)
         for name, table in data.tables.items():
             _write_csv(table, self.out / "tables" / f"{name}.csv")
-        cells = [Cell(f.name, s, seed) for f in data.folds for s in self.systems for seed in self.exp.seeds
-                 if s in f.fixed_runs or s in self.exp.systems()]
-        todo = [c for c in cells if not self.is_finished(c)]
+        cells = [Cell(f.name, s, seed) for f in data.folds for s in self.systems
+                 for seed in (self.exp.seeds if s.trained else (None,))
+                 if s.trained or s.name in f.fixed_runs]
+        states = {c: self.cell_state(c) for c in cells}
+        todo = [c for c in cells if states[c] == "todo"]
+        stale_metrics = [c for c in cells if states[c] == "metrics"]
+        folds = {f.name: f for f in data.folds}
+        for cell in stale_metrics:
+            self._reevaluate(cell, folds[cell.fold])
         if len(todo) < len(cells):
             self.messages.append(f"resumed: {len(cells) - len(todo)} of {len(cells)} cells were already "
-                                 f"finished and kept")
-        folds = {f.name: f for f in data.folds}
+                                 f"finished and kept" + (f" ({len(stale_metrics)} re-evaluated with the new "
+                                                         f"metrics from their saved runs)" if stale_metrics else ""))
         started = time.perf_counter()
         with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=self.exp.name, unit="cell",
                   disable=not self.progress) as bar:
@@ -335,8 +356,8 @@ class Runner:
                 fold = folds[cell.fold]
                 bar.set_postfix_str(f"{cell.fold} {cell.system} seed {cell.seed}")
                 config = None
-                if cell.system not in fold.fixed_runs:
-                    key = (cell.fold, cell.system)
+                if cell.system.trained:
+                    key = (cell.fold, cell.system.name)
                     if key not in tuned:
                         tuned[key] = self._tune(fold, cell.system)
                     config = tuned[key]["config"]
@@ -369,25 +390,24 @@ class Runner:
 
 
 def experiment_identity(exp: Experiment, data_hashes: dict[str, str]) -> str:
-    """SHA-256 of the declaration's fingerprint and the hashes of every dataset it prepared.
+    """SHA-256 of the declaration's cell fingerprint (:meth:`Experiment.cell_fingerprint`) and the hashes of
+    every dataset it prepared.
 
     A finished cell records the identity it was computed under; a cell of another identity (another
     experiment, or the same declaration on changed data) is never kept."""
-    payload = json.dumps({"fingerprint": exp.fingerprint(), "data": data_hashes}, sort_keys=True)
+    payload = json.dumps({"cells": exp.cell_fingerprint(), "data": data_hashes}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def check_labels(systems: list[str], folds: list[PreparedFold]) -> None:
+def check_labels(systems: list[System], folds: list[PreparedFold]) -> None:
     """Every objective must take every fold's training labels: refuse before any training, not mid-run."""
     from ltr.errors import LTRError
-    from ltr.objectives import get_objective
     for system in systems:
-        backend, objective = system.split("/", 1)
         for fold in folds:
             try:
-                get_objective(objective).check_labels(fold.train.labels, fold.train.group_sizes, backend=backend)
+                system.objective.check_labels(fold.train.labels, fold.train.group_sizes, backend=system.backend)
             except LTRError as exc:
-                raise type(exc)(f"{system} cannot train on fold {fold.name!r}: {exc}") from None
+                raise type(exc)(f"{system.name} cannot train on fold {fold.name!r}: {exc}") from None
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -399,7 +419,7 @@ def collect_metrics(out: Path, cells: list[Cell]) -> pd.DataFrame:
     """Concatenate the finished cells' per-query values into metrics.csv (cells in declaration order)."""
     parts = []
     for cell in cells:
-        path = out / "cells" / cell.fold / slug(cell.system) / f"seed{cell.seed}" / "per_query.csv"
+        path = out / "cells" / cell.key / "per_query.csv"
         parts.append(pd.read_csv(path, dtype={QID: str, "fold": str}, keep_default_na=False))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=METRICS_COLUMNS)
     _write_csv(frame, out / "metrics.csv")

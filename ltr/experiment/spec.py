@@ -1,11 +1,13 @@
 """The experiment declaration: one typed, frozen object, written as a Python script or a TOML file.
 
-Every name (data kind, collection, extractors, first stage, objectives, backends, metrics, statistical test,
-correction, search-space parameters) is resolved in ``__post_init__``, so a typo fails before any training,
-with the valid choices listed.
+Every name (data kind, collection, extractors, first stage, splits, negatives, objectives, backends, metrics,
+statistical test, correction, search-space parameters) is resolved in ``__post_init__`` into typed objects
+(:class:`~ltr.experiment.systems.System`, the data declaration of :mod:`ltr.experiment.data_specs`,
+canonical metric names), so a typo or a parameter a part does not take fails before any training, with the
+valid choices listed.
 
 A TOML file holds the same keys as :class:`Experiment`; the ``data``, ``training`` and ``tuning`` tables
-become :class:`DataSpec`, :class:`TrainingSpec` and :class:`TuningSpec`::
+become a data declaration (by its ``kind``), :class:`TrainingSpec` and :class:`TuningSpec`::
 
     name = "mq2008-objectives"
     objectives = ["lambdarank", "ranknet", "rank_xendcg", "regression"]
@@ -32,35 +34,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
-import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ltr.errors import ConfigError, LTRError
+from ltr.experiment.data_specs import DATA_KINDS, CollectionData, DataSpec, LetorFiles, LetorFolds, data_spec  # noqa: F401
+from ltr.experiment.systems import (BACKEND_SETTINGS, FIRST_STAGE, FIRST_STAGE_SYSTEM, FixedSystem,  # noqa: F401
+                                    System, available_backends, parse_system, slug)
 from ltr.naming import check_params, parse_spec, select
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
-BACKENDS = ("lightgbm", "xgboost")
-
-#: The system name of the first stage's own ranking in experiments on raw collections.
-FIRST_STAGE_SYSTEM = "first-stage/bm25"
-
-DATA_KINDS = {
-    "letor": "LETOR fold layout: <path>/Fold*/{train,vali,test}.txt",
-    "letor_files": "explicit LETOR/SVMlight files: train, test and optional valid (else a query hold-out)",
-    "collection": "a raw collection (name from ltr.datasets) through a first stage and a feature set",
-}
+#: Compatibility name of :data:`ltr.experiment.systems.BACKEND_SETTINGS`.
+BACKEND_PARAMS = BACKEND_SETTINGS
 
 #: The documented default search space: each entry is (kind, low, high) sampled per configuration.
 #: "log" samples uniformly in log space, "int" uniformly among integers, "float" uniformly.
-#: One configuration draws every entry; a backend takes the entries it has (:data:`BACKEND_PARAMS`), so
+#: One configuration draws every entry; a backend takes the entries it has (:data:`BACKEND_SETTINGS`), so
 #: LightGBM models differ in leaves and leaf size, XGBoost models in depth.
 DEFAULT_SPACE: dict[str, tuple[str, float, float]] = {
     "learning_rate": ("log", 0.02, 0.2),
@@ -70,10 +61,9 @@ DEFAULT_SPACE: dict[str, tuple[str, float, float]] = {
     "max_depth": ("int", 3, 8),
 }
 
-#: Ranker settings that exist on one backend only (the Ranker refuses the others on XGBoost).
-BACKEND_PARAMS = {"num_leaves": ("lightgbm",), "min_child_samples": ("lightgbm",), "max_depth": ("xgboost",)}
-
 _SPACE_KINDS = ("log", "int", "float")
+#: Seeds are the backends' 32-bit unsigned seeds: a larger one would be silently reduced modulo 2^32.
+MAX_SEED = 2**32 - 1
 
 
 def _unknown_keys(given, allowed, owner: str) -> None:
@@ -92,8 +82,7 @@ def _as_tuple(types):
 
 
 def _check_collection_names(exp) -> None:
-    """Resolve the collection and extractor names of a collection declaration (before any work)."""
-    from features import get_extractor
+    """The collection of a collection declaration exists (a registered name, or a folder next to the file)."""
     from ltr.datasets.loaders import available_collections
     source = exp.collection_source()
     if not Path(source).is_dir():
@@ -102,8 +91,6 @@ def _check_collection_names(exp) -> None:
                               f"the experiment file's folder {exp.base_dir})")
         name = parse_spec(source, what="collection").name
         select(dict.fromkeys(available_collections()), name, what="collection")
-    for spec in exp.data.features:
-        get_extractor(spec)
 
 
 def _from_mapping(cls, value, owner: str):
@@ -116,77 +103,16 @@ def _from_mapping(cls, value, owner: str):
     return cls(**value)
 
 
-@dataclass(frozen=True)
-class DataSpec:
-    """Where the data come from.
-
-    Parameters
-    ----------
-    kind : {"letor", "letor_files", "collection"}
-    path : str
-        ``letor``: the folder holding ``Fold1..FoldN``. Relative paths are resolved against the experiment
-        file's folder (``ltr run`` of a ``.py`` file sets it to that file's folder too; an Experiment built
-        in your own code resolves against ``base_dir``, default the working directory).
-    folds : list of str, optional
-        ``letor``: the folds to run (default all, e.g. ``["Fold1"]``).
-    train, test, valid : str
-        ``letor_files``: explicit files. Without ``valid``, ``holdout`` of the training queries are held out
-        for validation (a seeded permutation of the qids).
-    holdout : float
-        Fraction of training queries held out for validation when there is no validation file.
-    collection : str
-        ``collection``: a collection name with parameters, e.g. ``"synthetic-web(seed=0)"`` or ``"cacm"``.
-    features : list of str
-        ``collection``: extractor specs, e.g. ``["bm25(field='body')", "recency", "pagerank"]``.
-    first_stage_k : int
-        ``collection``: candidates per query from the BM25 first stage (10 < k < 10,000).
-    splits : str
-        ``collection``: ``"kfold(k=5)"`` (query-level k-fold) or ``"time(test_fraction=0.3)"`` (older queries
-        train, newer test; needs query times).
-    negatives : str
-        ``collection``: training candidates: ``"all"`` (the first-stage top-k), ``"random(n=20)"``,
-        ``"hard(n=20)"`` or ``"mix(n=20, hard_ratio=0.5)"``; evaluation candidates are never altered.
-    normalize : str or None
-        ``collection``: per-query feature normalisation (``"zscore"``, ``"minmax"``) or None.
-    seed : int
-        Seed of hold-outs and splits.
-    """
-
-    kind: str = "letor"
-    path: str | None = None
-    folds: tuple[str, ...] | None = None
-    train: str | None = None
-    test: str | None = None
-    valid: str | None = None
-    holdout: float = 0.2
-    collection: str | None = None
-    features: tuple[str, ...] = ()
-    first_stage_k: int = 100
-    splits: str = "kfold(k=5)"
-    negatives: str = "all"
-    normalize: str | None = None
-    seed: int = 0
-
-    def __post_init__(self):
-        select(DATA_KINDS, self.kind, what="data kind")
-        if self.folds is not None:
-            object.__setattr__(self, "folds", tuple(self.folds))
-        object.__setattr__(self, "features", tuple(self.features))
-        needs = {"letor": ("path",), "letor_files": ("train", "test"), "collection": ("collection",)}[self.kind]
-        missing = [k for k in needs if getattr(self, k) is None]
-        if missing:
-            raise ConfigError(f"data of kind {self.kind!r} needs {missing}")
-        if not 0.0 < float(self.holdout) < 1.0:
-            raise ConfigError(f"data.holdout must be a fraction in (0, 1), got {self.holdout!r}")
-        if self.kind == "collection":
-            if not 10 < int(self.first_stage_k) < 10_000:
-                raise ConfigError(f"data.first_stage_k must be in 10 < k < 10,000, got {self.first_stage_k}")
-            split = parse_spec(self.splits, what="split")
-            select({"kfold": 1, "time": 1}, split.name, what="split")
-            neg = parse_spec(self.negatives, what="negative strategy")
-            select({"all": 1, "random": 1, "hard": 1, "mix": 1}, neg.name, what="negative strategy")
-            if not self.features:
-                raise ConfigError("data of kind 'collection' needs a non-empty features list")
+def _distinct(values, what: str) -> tuple:
+    seen, dup = set(), []
+    for v in values:
+        if v in seen:
+            dup.append(v)
+        seen.add(v)
+    if dup:
+        raise ConfigError(f"{what} lists {sorted(set(map(str, dup)))} more than once; each may appear once "
+                          f"(a repeat would run and count every cell twice)")
+    return tuple(values)
 
 
 @dataclass(frozen=True)
@@ -212,12 +138,21 @@ class TrainingSpec:
     # None = in this process; "local", a Dask scheduler address or a dict: see ltr.models.distributed
     cluster: str | dict | None = None
 
-    def ranker_kwargs(self, backend: str, config: dict | None = None, *, seed: int = 0) -> dict:
-        """Keyword arguments of :class:`ltr.models.Ranker` for ``backend``, with a tuned ``config`` applied."""
+    def settings(self, system: System, config: dict | None = None) -> dict:
+        """The tunable settings ``system`` trains with: the defaults with a tuned ``config`` applied, only the
+        ones its backend has (what the model really used, and what the manifest and reports record)."""
         values = {k: getattr(self, k) for k in ("learning_rate", "num_leaves", "min_child_samples", "max_depth",
                                                 "reg_lambda")}
         values.update(config or {})
-        kwargs = {k: v for k, v in values.items() if backend in BACKEND_PARAMS.get(k, (backend,))}
+        return system.own_settings(values)
+
+    def ranker_kwargs(self, system, config: dict | None = None, *, seed: int = 0) -> dict:
+        """Keyword arguments of :class:`ltr.models.Ranker` for ``system`` (a System, or a backend name), with a
+        tuned ``config`` applied."""
+        if isinstance(system, str):
+            from ltr.objectives import get_objective
+            system = System(system, get_objective("lambdarank"))
+        kwargs = self.settings(system, config)
         kwargs.update(n_estimators=self.n_estimators, early_stopping_rounds=self.early_stopping_rounds,
                       eval_metric=self.eval_metric, subsample=self.subsample, colsample=self.colsample,
                       n_jobs=self.n_jobs, random_state=seed, params=dict(self.params) or None)
@@ -231,14 +166,15 @@ class TrainingSpec:
         if self.cluster is not None and not isinstance(self.cluster, (str, dict)):
             raise ConfigError(f"training.cluster must be omitted (in-process), 'local', a Dask scheduler address "
                               f"such as 'tcp://10.0.0.1:8786', or a table of settings; got {self.cluster!r}")
-        for name in ("num_leaves", "min_child_samples", "max_depth"):
+        for name in ("num_leaves", "min_child_samples", "max_depth", "n_jobs"):
             _check_type(getattr(self, name), int, f"training.{name}")
         for name in ("learning_rate", "subsample", "colsample", "reg_lambda"):
             _check_type(getattr(self, name), (int, float), f"training.{name}")
         if not 0 < self.subsample <= 1 or not 0 < self.colsample <= 1:
             raise ConfigError("training.subsample and training.colsample must be in (0, 1]")
+        _check_type(self.params, dict, "training.params")
         from ltr.metrics import parse_metric
-        parse_metric(self.eval_metric)
+        object.__setattr__(self, "eval_metric", repr(parse_metric(self.eval_metric)))
 
 
 @dataclass(frozen=True)
@@ -264,17 +200,29 @@ class TuningSpec:
 
     def __post_init__(self):
         _check_type(self.budget, int, "tuning.budget")
+        _check_type(self.seed, int, "tuning.seed")
         if self.budget < 1:
             raise ConfigError(f"tuning.budget must be >= 1, got {self.budget}")
+        _check_type(self.space, dict, "tuning.space")
         allowed = {f.name for f in dataclasses.fields(TrainingSpec)} - {"params", "n_jobs", "eval_metric",
-                                                                        "n_estimators", "early_stopping_rounds"}
+                                                                        "n_estimators", "early_stopping_rounds",
+                                                                        "cluster"}
         _unknown_keys(self.space, allowed, "tuning.space")
         for name, spec in self.space.items():
             if not isinstance(spec, (list, tuple)) or len(spec) != 3 or spec[0] not in _SPACE_KINDS:
                 raise ConfigError(f"tuning.space[{name!r}] must be [kind, low, high] with kind in "
                                   f"{list(_SPACE_KINDS)}, got {spec!r}")
-            if not spec[1] <= spec[2]:
-                raise ConfigError(f"tuning.space[{name!r}]: low {spec[1]} > high {spec[2]}")
+            kind, low, high = spec
+            for bound in (low, high):
+                if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound):
+                    raise ConfigError(f"tuning.space[{name!r}]: bounds must be finite numbers, got {spec!r}")
+            if not low <= high:
+                raise ConfigError(f"tuning.space[{name!r}]: low {low} > high {high}")
+            if kind == "log" and low <= 0:
+                raise ConfigError(f"tuning.space[{name!r}]: a 'log' range needs low > 0 (log(0) is -inf), got "
+                                  f"{spec!r}; start it at a small positive value, e.g. 1e-3")
+            if kind == "int" and (low != int(low) or high != int(high)):
+                raise ConfigError(f"tuning.space[{name!r}]: an 'int' range needs integer bounds, got {spec!r}")
 
 
 @dataclass(frozen=True)
@@ -285,17 +233,21 @@ class Experiment:
     ----------
     name : str
     data : DataSpec or dict
+        A table with ``kind`` (``letor``, ``letor_files``, ``collection``): see :mod:`ltr.experiment.data_specs`.
     objectives : list of str
-        Objective specs (``ltr.objectives``), e.g. ``"lambdarank(truncation_level=20)"``.
+        Objective specs (``ltr.objectives``), e.g. ``"lambdarank(truncation_level=20)"``; stored in their
+        canonical printed form.
     backends : list of str
-        ``"lightgbm"`` and/or ``"xgboost"``. Combinations a backend does not support are skipped and listed in
-        the manifest.
+        Names of the backend registry (``ltr.models.backends``). Combinations a backend does not support are
+        skipped and listed in the manifest.
     metrics : list of str
-        Harness metric names (``ltr.metrics``), reported per query.
+        Harness metric names (``ltr.metrics``), reported per query; stored canonical, so ``ndcg@10`` and
+        ``nDCG@10`` are one metric (listing it twice is refused).
     baseline : str
         The system the others are tested against, ``"backend/objective"``.
     seeds : list of int
-        Training seeds (row/feature subsampling); the per-query value of a system is the mean over seeds.
+        Training seeds in [0, 2^32) (row/feature subsampling); the per-query value of a system is the mean over
+        seeds. Deterministic systems (the first stage) run once per fold.
     test, correction, alpha : str, str, float
         Paired test (``ltr.stats.TESTS``) and multiple-testing correction (``ltr.stats.CORRECTIONS``) across
         the non-baseline systems of each metric.
@@ -309,7 +261,7 @@ class Experiment:
     name: str
     data: DataSpec
     objectives: tuple[str, ...]
-    backends: tuple[str, ...] = BACKENDS
+    backends: tuple[str, ...] = ("lightgbm", "xgboost")
     metrics: tuple[str, ...] = ("nDCG@10", "nDCG(gain='exp', norel=1)@10", "AP", "RR", "P@10")
     baseline: str | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -327,7 +279,7 @@ class Experiment:
         from ltr.objectives import get_objective
 
         _check_type(self.name, str, "name")
-        object.__setattr__(self, "data", _from_mapping(DataSpec, self.data, "data"))
+        object.__setattr__(self, "data", data_spec(self.data))
         object.__setattr__(self, "training", _from_mapping(TrainingSpec, self.training, "training"))
         object.__setattr__(self, "tuning", _from_mapping(TuningSpec, self.tuning, "tuning"))
         for key in ("objectives", "backends", "metrics", "seeds"):
@@ -336,54 +288,67 @@ class Experiment:
                 raise ConfigError(f"{key} must be a non-empty list, got {value!r}")
             object.__setattr__(self, key, tuple(value))
         for b in self.backends:
-            select(dict.fromkeys(BACKENDS), b, what="backend")
-        objectives = tuple(repr(get_objective(o)) for o in self.objectives)
-        if len(set(objectives)) != len(objectives):
-            raise ConfigError(f"objectives lists the same objective twice: {list(objectives)}")
-        object.__setattr__(self, "objectives", objectives)
-        for m in self.metrics:
-            parse_metric(m)
+            select(dict.fromkeys(available_backends()), b, what="backend")
+        _distinct(self.backends, "backends")
+        objectives = tuple(get_objective(o) for o in self.objectives)
+        object.__setattr__(self, "objectives", _distinct(tuple(repr(o) for o in objectives), "objectives"))
+        object.__setattr__(self, "metrics", _distinct(tuple(repr(parse_metric(m)) for m in self.metrics),
+                                                      "metrics (in their canonical form)"))
         for s in self.seeds:
             _check_type(s, int, "each seed")
+            if not 0 <= s <= MAX_SEED:
+                raise ConfigError(f"seed {s} is outside [0, 2^32 - 1]: the backends reduce seeds modulo 2^32, so "
+                                  f"it would silently equal another seed")
+        _distinct(self.seeds, "seeds")
+        _check_type(self.alpha, (int, float), "alpha")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
         stats.resolve_test(self.test)
         stats.get_correction(self.correction)
-        if self.data.kind == "collection":
+        if isinstance(self.data, CollectionData):
             _check_collection_names(self)
-        systems = self.systems()
-        if not systems:
+        # the typed systems, resolved once
+        declared = tuple(System(b, o) for o in objectives for b in self.backends)
+        object.__setattr__(self, "_systems", tuple(s for s in declared if s.supported))
+        object.__setattr__(self, "_skipped", tuple(s for s in declared if not s.supported))
+        if not self._systems:
             raise ConfigError("no (backend, objective) combination is supported; see the objectives' backends")
         if self.baseline is None:
-            object.__setattr__(self, "baseline", systems[0])
-        elif self.baseline in self.fixed_systems():
-            pass
+            object.__setattr__(self, "baseline", self._systems[0].name)
         else:
-            backend, _, obj = self.baseline.partition("/")
-            canonical = f"{backend}/{repr(get_objective(obj))}" if obj else self.baseline
-            select(dict.fromkeys(self.fixed_systems() + systems), canonical, what="baseline system")
-            object.__setattr__(self, "baseline", canonical)
+            system = parse_system(self.baseline, fixed=tuple(self.fixed_systems()))
+            select({s.name: s for s in (*self.fixed_systems(), *self._systems)}, system.name,
+                   what="baseline system")
+            object.__setattr__(self, "baseline", system.name)
         if self.expected is not None:
+            _check_type(self.expected, dict, "expected")
+            canonical = {}
             for metric, pair in self.expected.items():
-                if metric not in self.metrics:
+                name = repr(parse_metric(metric))
+                if name not in self.metrics:
                     raise ConfigError(f"expected names metric {metric!r}, which is not in metrics "
                                       f"{list(self.metrics)}")
                 if not isinstance(pair, (list, tuple)) or len(pair) != 2:
                     raise ConfigError(f"expected[{metric!r}] must be [value, tolerance], got {pair!r}")
+                canonical[name] = list(pair)
+            object.__setattr__(self, "expected", canonical)
 
     # -- derived -----------------------------------------------------------------------------------
-    def systems(self) -> list[str]:
-        """``backend/objective`` names of the supported combinations, in declaration order."""
-        from ltr.objectives import get_objective
-        return [f"{b}/{o}" for o in self.objectives for b in self.backends if b in get_objective(o).backends]
+    def systems(self) -> list[System]:
+        """The trained systems (supported ``backend/objective`` combinations), in declaration order."""
+        return list(self._systems)
 
-    def fixed_systems(self) -> list[str]:
+    def system(self, name: str) -> System | FixedSystem:
+        """The system called ``name`` (trained or fixed)."""
+        return select({s.name: s for s in (*self.fixed_systems(), *self._systems)}, name, what="system")
+
+    def fixed_systems(self) -> list[FixedSystem]:
         """Systems that are not trained: the first stage alone, in experiments on raw collections."""
-        return [FIRST_STAGE_SYSTEM] if self.data.kind == "collection" else []
+        return [FIRST_STAGE] if isinstance(self.data, CollectionData) else []
 
     def skipped(self) -> list[str]:
         """Combinations left out because the backend does not offer the objective."""
-        from ltr.objectives import get_objective
-        return [f"{b}/{o}" for o in self.objectives for b in self.backends
-                if b not in get_objective(o).backends]
+        return [s.name for s in self._skipped]
 
     def resolve_path(self, path: str | None) -> Path | None:
         if path is None:
@@ -394,7 +359,7 @@ class Experiment:
     def collection_source(self) -> str | None:
         """``data.collection`` as given when it names a registered collection; a folder path resolved against
         :attr:`base_dir` otherwise (so an experiment file finds its data wherever it is run from)."""
-        text = self.data.collection
+        text = getattr(self.data, "collection", None)
         if text is None:
             return None
         from ltr.datasets.loaders import available_collections
@@ -410,13 +375,33 @@ class Experiment:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (JSON/TOML-able) that :meth:`from_dict` reads back into an equal experiment."""
-        out = dataclasses.asdict(self)
-        out.pop("base_dir")
-        return _jsonable(out)
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name == "base_dir":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, DataSpec):
+                value = value.to_dict()
+            elif dataclasses.is_dataclass(value):
+                value = dataclasses.asdict(value)
+            out[f.name] = _jsonable(value)
+        return out
 
     def fingerprint(self) -> str:
-        """SHA-256 of the resolved declaration (what decides whether an output folder holds this experiment)."""
+        """SHA-256 of the whole resolved declaration."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+
+    #: Keys that choose which cells exist or how they are compared, not how a cell is computed: an
+    #: experiment that differs from a finished one only in these extends it (new cells run, the others are
+    #: kept). Metrics are among them: a cell's saved run is re-evaluated when the metric list changes.
+    EXTENSIBLE_KEYS = ("objectives", "backends", "seeds", "metrics", "baseline", "test", "correction", "alpha",
+                       "expected")
+
+    def cell_fingerprint(self) -> str:
+        """SHA-256 of what every cell's computation depends on (the declaration without
+        :attr:`EXTENSIBLE_KEYS`): two experiments with the same cell fingerprint share their finished cells."""
+        core = {k: v for k, v in self.to_dict().items() if k not in self.EXTENSIBLE_KEYS}
+        return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
 
     # -- construction --------------------------------------------------------------------------------
     @classmethod
@@ -435,13 +420,9 @@ class Experiment:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Experiment":
+        from ltr.io.toml import read_toml
         path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"experiment file {path} does not exist")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        data = read_toml(path)
         try:
             return cls.from_dict(data, base_dir=path.resolve().parent, source=str(path))
         except LTRError as exc:
@@ -451,17 +432,15 @@ class Experiment:
 
     def to_toml(self) -> str:
         """The declaration as TOML text (the one config format)."""
-        return _dump_toml(self.to_dict())
-
-
-def slug(system: str) -> str:
-    """A file-name-safe form of a system name: ``lightgbm/lambdarank(truncation_level=20)`` ->
-    ``lightgbm-lambdarank_truncation_level=20``."""
-    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9.=+-]", "_", system.replace("/", "-"))).strip("_")
+        from ltr.io.toml import dumps_toml
+        return dumps_toml(self.to_dict(), tables=("data", "training", "tuning"))
 
 
 def load_experiment(target: str | Path) -> Experiment:
-    """An experiment from a ``.toml`` file or a Python file defining ``EXPERIMENT``."""
+    """An experiment from a ``.toml`` file or a Python file defining ``EXPERIMENT``.
+
+    A ``.py`` experiment runs code by design (it is trusted input, like a script); relative data paths of
+    both kinds resolve against the file's folder."""
     path = Path(target)
     if path.suffix == ".toml":
         return Experiment.from_toml(path)
@@ -487,32 +466,3 @@ def _jsonable(obj):
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     return obj
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise ConfigError(f"cannot write {v!r} to TOML")
-
-
-def _dump_toml(data: dict) -> str:
-    lines, tables = [], []
-    for k, v in data.items():
-        if v is None:
-            continue
-        if isinstance(v, dict) and k in ("data", "training", "tuning"):
-            tables.append((k, v))
-        else:
-            lines.append(f"{k} = {_toml_value(v)}")
-    for name, table in tables:
-        lines.append(f"\n[{name}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in table.items() if v is not None)
-    return "\n".join(lines) + "\n"

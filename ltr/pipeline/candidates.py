@@ -27,12 +27,13 @@ says so in ``frame.attrs["notes"]`` and counts them in ``frame.attrs["n_assumed_
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ltr.errors import ConfigError, DataError
-from ltr.naming import select
+from ltr.naming import check_params, format_spec, parse_spec, select
 from ltr.schema import DOCID, LABEL, LABEL_DTYPE, QID, QUERY, QUERY_TIME, RANK, SCORE, SOURCE, \
     as_id_array, normalize_ids, require_columns
 
@@ -133,6 +134,59 @@ def _negatives_mix(ctx, n):
 
 _NEGATIVES = {"all": _negatives_all, "hard": _negatives_hard, "random": _negatives_random,
               "mix": _negatives_mix}
+
+
+#: The parameters each declared strategy takes (``"random(n=20)"``): ``n`` negatives per query, and the hard
+#: fraction of ``mix``.
+NEGATIVE_PARAMS = {"all": (), "hard": ("n",), "random": ("n",), "mix": ("n", "hard_ratio")}
+
+
+@dataclass(frozen=True)
+class Negatives:
+    """A declared training-candidate strategy: ``"all"``, ``"hard(n=20)"``, ``"random(n=20)"`` or
+    ``"mix(n=20, hard_ratio=0.5)"`` (see the module docstring); checked when it is declared.
+
+    >>> get_negatives("mix(n=10)").build_kwargs()
+    {'negatives': 'mix', 'n_negatives': 10, 'hard_ratio': 0.5}
+    """
+
+    name: str = "all"
+    n: int | None = None
+    hard_ratio: float = 0.5
+
+    def __post_init__(self):
+        select(_NEGATIVES, self.name, what="negative strategy")
+        if self.n is not None and (isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer))
+                                   or self.n < 0):
+            raise ConfigError(f"The 'n' parameter of negative strategy {self.name!r} must be an integer >= 0. "
+                              f"Got {self.n!r} instead.")
+        if isinstance(self.hard_ratio, bool) or not isinstance(self.hard_ratio, (int, float)) \
+                or not 0.0 <= self.hard_ratio <= 1.0:
+            raise ConfigError(f"The 'hard_ratio' parameter of negative strategy {self.name!r} must be a float in "
+                              f"[0, 1]. Got {self.hard_ratio!r} instead.")
+
+    def build_kwargs(self) -> dict:
+        """The keyword arguments of :func:`build_candidates` (mode ``"train"``)."""
+        out = {"negatives": self.name, "n_negatives": self.n}
+        if self.name == "mix":
+            out["hard_ratio"] = float(self.hard_ratio)
+        return out
+
+    def __str__(self) -> str:
+        params = {k: getattr(self, k) for k in NEGATIVE_PARAMS[self.name]}
+        return format_spec(self.name, params, defaults={"n": None, "hard_ratio": 0.5})
+
+
+def get_negatives(spec) -> Negatives:
+    """A negative strategy from its printed form; unknown strategies and parameters list the valid ones."""
+    if isinstance(spec, Negatives):
+        return spec
+    parsed = parse_spec(spec, what="negative strategy")
+    select(_NEGATIVES, parsed.name, what="negative strategy")
+    check_params(parsed.params, NEGATIVE_PARAMS[parsed.name], owner=f"negative strategy {parsed.name!r}")
+    if parsed.cutoff is not None:
+        raise ConfigError(f"negative strategy {spec!r} takes no @cutoff; write e.g. 'hard(n=20)'")
+    return Negatives(parsed.name, **parsed.params)
 
 
 def build_candidates(first_stage_run: pd.DataFrame, qrels: pd.DataFrame, *, k: int | None = None,

@@ -33,7 +33,7 @@ Rules
 - **Ties.** At a cut-off, documents with equal scores keep the order of the stage before (its evidence
   breaks the tie). Metrics computed on the returned run with trec_eval's rule break the remaining ties of
   the final stage's scores by docid, as for any run.
-- **Costs.** ``costs_`` (after :meth:`run`): per stage, documents in per query, seconds per query (features
+- **Costs.** :meth:`Cascade.run_with_costs` returns them beside the run: per stage, documents in per query, seconds per query (features
   and model separately) and feature computations (documents x features) per query.
 """
 
@@ -42,15 +42,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
 from features.base import FeatureSet
 from ltr.collection import Collection
+from ltr import errors
+from ltr.errors import ConfigError, DataError, SchemaError
+from ltr.params import clone
 from ltr.ranking import RankingDataset
-from ltr.errors import ConfigError, DataError, NotFittedError, SchemaError
 from ltr.pipeline.candidates import FIRST_STAGE_SCORE, attach_queries, build_candidates
 from ltr.pipeline.first_stage import FirstStage
 from ltr.pipeline.splits import query_kfold
@@ -67,7 +69,7 @@ class Stage:
     Parameters
     ----------
     name : str
-        Shown in ``costs_`` and errors.
+        Shown in the costs and in errors.
     ranker : ltr.models.Ranker
         A template: the cascade fits clones of it.
     features : FeatureSet or list of extractors / extractor names
@@ -112,6 +114,13 @@ def _top_per_query(frame: pd.DataFrame, scores: np.ndarray, cutoff: int | None):
     return order[within < cutoff], order[within >= cutoff]
 
 
+class CascadeRun(NamedTuple):
+    """What :meth:`Cascade.run_with_costs` returns: the run and the cost of each stage per query."""
+
+    run: pd.DataFrame
+    costs: pd.DataFrame
+
+
 class Cascade:
     """A first stage followed by re-ranking stages; trained stage by stage, run end to end.
 
@@ -145,9 +154,6 @@ class Cascade:
         Per stage: training queries and rows, validation queries and rows.
     notes_ : list of str
         Decisions recorded while training (assumed non-relevant documents, dropped queries).
-    costs_ : DataFrame
-        After :meth:`run`: ``stage``, ``docs_per_query``, ``feature_seconds_per_query``,
-        ``model_seconds_per_query``, ``seconds_per_query``, ``feature_computations_per_query``.
     """
 
     def __init__(self, stages: Sequence[Stage], *, first_stage: FirstStage, first_k: int = 1000, cv: int | None = None,
@@ -363,7 +369,11 @@ class Cascade:
 
     # -- run ---------------------------------------------------------------------------------------------
     def run(self, queries: pd.DataFrame, *, keep_dropped: bool = False) -> pd.DataFrame:
-        """Retrieve and re-rank ``queries`` end to end.
+        """Retrieve and re-rank ``queries`` end to end (the run of :meth:`run_with_costs`)."""
+        return self.run_with_costs(queries, keep_dropped=keep_dropped).run
+
+    def run_with_costs(self, queries: pd.DataFrame, *, keep_dropped: bool = False) -> "CascadeRun":
+        """Retrieve and re-rank ``queries`` end to end, timing each stage. The cascade is not changed.
 
         Parameters
         ----------
@@ -374,11 +384,13 @@ class Cascade:
 
         Returns
         -------
-        DataFrame
-            RUN frame ``qid``, ``docid``, ``score``, ``rank`` (1-based), ``stage``.
+        CascadeRun
+            ``run``: RUN frame ``qid``, ``docid``, ``score``, ``rank`` (1-based), ``stage``; ``costs``: per
+            stage ``stage``, ``docs_per_query``, ``feature_seconds_per_query``, ``model_seconds_per_query``,
+            ``seconds_per_query``, ``feature_computations_per_query``.
         """
         if not hasattr(self, "rankers_"):
-            raise NotFittedError("this Cascade is not fitted yet: call fit(collection, qids) first")
+            raise errors.NotFittedError("this Cascade is not fitted yet: call fit(collection, qids) first")
         require_columns(queries, (QID, QUERY), caller="Cascade.run")
         n_q = max(len(queries), 1)
         costs = []
@@ -419,11 +431,9 @@ class Cascade:
         out[QID] = out[QID].astype(object)
         out[DOCID] = out[DOCID].astype(object)
         out = out[[QID, DOCID, SCORE, RANK, STAGE]]
-        self.costs_ = pd.DataFrame(costs, columns=["stage", "docs_per_query", "feature_seconds_per_query",
-                                                   "model_seconds_per_query", "seconds_per_query",
-                                                   "feature_computations_per_query"])
-        self.last_run_queries_ = len(queries)
-        return out
+        return CascadeRun(out, pd.DataFrame(costs, columns=["stage", "docs_per_query", "feature_seconds_per_query",
+                                                           "model_seconds_per_query", "seconds_per_query",
+                                                           "feature_computations_per_query"]))
 
     @staticmethod
     def _append_dropped(out: pd.DataFrame, dropped_parts) -> pd.DataFrame:

@@ -17,7 +17,8 @@ Rules
   ``bm25l`` and ``bm25+`` every term's IDF is positive; ``robertson`` and ``atire`` give 0 to terms in
   at least half / all of the documents). A query with no
   token after stop-word removal, or none in the vocabulary, retrieves **nothing**: it has no rows in the
-  run, its qid is listed in ``empty_queries_`` and a :class:`UserWarning` says how many there are. (A run
+  run, its qid is listed in the run's ``attrs["empty_queries"]`` and a :class:`UserWarning` says how many
+  there are. (A run
   padded with arbitrary zero-score documents would look like evidence; an empty list is honest, and the
   end-to-end metrics still count the query, against the full qrels.)
 - Ties are ordered by document position in the collection (BM25Index's rule), so a run is the same bit for
@@ -37,12 +38,13 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
-from features.index import ALL_FIELDS, BM25_VARIANTS, BM25Index, field_index
+from features.index import ALL_FIELDS, BM25_VARIANTS, BM25Index, _check_number, field_index
 from ltr.collection import Collection
-from ltr.errors import ConfigError, NotFittedError, SchemaError
+from ltr import errors
+from ltr.errors import ConfigError, SchemaError
 from ltr.naming import check_params, format_spec, parse_spec, select
+from ltr.params import Params
 from ltr.schema import DOCID, LABEL, QID, QUERY, RANK, SCORE, normalize_ids, require_columns
 from ltr.text import DEFAULT_PATTERN, Tokenizer
 
@@ -50,11 +52,12 @@ from ltr.text import DEFAULT_PATTERN, Tokenizer
 DEFAULT_RECALL_KS = (10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
 
-class FirstStage(BaseEstimator):
+class FirstStage(Params):
     """Base class of first-stage retrievers: ``fit(collection)``, ``retrieve(queries, k) -> RUN``.
 
     A subclass implements ``_fit(collection)`` and ``_retrieve(queries_frame, k) -> RUN frame``; the base
-    class checks the input, caps ``k`` and applies the empty-query rule.
+    class checks the input, caps ``k`` and applies the empty-query rule. ``retrieve`` does not change the
+    retriever: what a call decided travels with its run, in ``run.attrs``.
     """
 
     name = "first_stage"
@@ -87,28 +90,31 @@ class FirstStage(BaseEstimator):
         DataFrame
             RUN frame ``qid``, ``docid``, ``score`` (float64), ``rank`` (int64, 1-based), queries in the
             given order, each query's documents best first. Queries that retrieve nothing have no rows.
+            ``run.attrs`` holds ``"k"`` (the depth used: ``k`` capped at the collection size),
+            ``"empty_queries"`` (qids that retrieved nothing) and ``"seconds"`` (the retrieval's wall time).
         """
         if not hasattr(self, "n_docs_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(collection) first")
+            raise errors.NotFittedError(f"{type(self).__name__} is not fitted yet: call fit(collection) first")
         require_columns(queries, (QID, QUERY), caller=f"{type(self).__name__}.retrieve")
         k = getattr(self, "k", 1000) if k is None else k
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ConfigError(f"The 'k' parameter of {type(self).__name__}.retrieve must be an integer >= 1. "
                               f"Got {k!r} instead.")
-        self.k_ = min(int(k), self.n_docs_)
+        k = min(int(k), self.n_docs_)
         queries = normalize_ids(queries, (QID,))
         if queries[QID].duplicated().any():
             raise SchemaError(f"{type(self).__name__}.retrieve got duplicated qids "
                               f"{queries.loc[queries[QID].duplicated(), QID].head(5).tolist()}")
         start = time.perf_counter()
-        run = self._retrieve(queries, self.k_)
-        self.retrieve_seconds_ = time.perf_counter() - start
+        run = self._retrieve(queries, k)
+        seconds = time.perf_counter() - start
         found = set(run[QID].unique())
-        self.empty_queries_ = [q for q in queries[QID] if q not in found]
-        if self.empty_queries_:
-            warnings.warn(f"{len(self.empty_queries_)} of {len(queries)} queries retrieved no document (no query "
-                          f"term in the collection's vocabulary), e.g. {self.empty_queries_[:5]}; they have no "
-                          f"rows in the run and score 0 end to end", UserWarning, stacklevel=2)
+        empty = [q for q in queries[QID] if q not in found]
+        if empty:
+            warnings.warn(f"{len(empty)} of {len(queries)} queries retrieved no document (no query term in the "
+                          f"collection's vocabulary), e.g. {empty[:5]}; they have no rows in the run and score 0 "
+                          f"end to end", UserWarning, stacklevel=2)
+        run.attrs.update(k=k, empty_queries=empty, seconds=seconds)
         return run
 
 
@@ -143,10 +149,8 @@ class BM25Retriever(FirstStage):
     Attributes
     ----------
     index_ : features.index.BM25Index
-    k_ : int
-        The ``k`` used by the last :meth:`retrieve` (capped at the collection size).
-    empty_queries_ : list of str
-        Qids of the last :meth:`retrieve` that retrieved nothing.
+    n_docs_ : int
+        Documents in the collection it was fitted on.
 
     Examples
     --------
@@ -162,7 +166,7 @@ class BM25Retriever(FirstStage):
     [['q1', 'a', 1], ['q1', 'c', 2]]
     >>> str(caught[0].message)[:44]
     '1 of 2 queries retrieved no document (no que'
-    >>> retriever.k_, retriever.empty_queries_
+    >>> run.attrs["k"], run.attrs["empty_queries"]
     (3, ['q2'])
     """
 
@@ -192,8 +196,26 @@ class BM25Retriever(FirstStage):
                               "backend='numpy'")
         return name
 
-    def _fit(self, collection: Collection) -> None:
+    def check(self) -> "BM25Retriever":
+        """Check every parameter's value (done by :func:`get_first_stage` at declaration, and by ``fit``)."""
+        _check_number("BM25Retriever", "k1", self.k1, low=0.0)
+        _check_number("BM25Retriever", "b", self.b, low=0.0, high=1.0)
+        _check_number("BM25Retriever", "delta", self.delta, low=0.0)
         select(BM25_VARIANTS, self.variant, what="BM25 variant")
+        select({"auto": 1, "numba": 1, "numpy": 1}, self.backend, what="first-stage backend")
+        for name in ("k", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"The {name!r} parameter of BM25Retriever must be an integer >= 1. Got "
+                                  f"{value!r} instead.")
+        if not isinstance(self.field, str):
+            raise ConfigError(f"The 'field' parameter of BM25Retriever must be a field name. Got {self.field!r} "
+                              f"instead.")
+        self.tokenizer()   # the tokenizer checks its own settings
+        return self
+
+    def _fit(self, collection: Collection) -> None:
+        self.check()
         self.backend_ = self._backend()
         index = field_index(collection, self.field, self.tokenizer(), owner="BM25Retriever")
         self.index_ = BM25Index(k1=self.k1, b=self.b, variant=self.variant, delta=self.delta,
@@ -275,7 +297,8 @@ def get_first_stage(spec: "str | FirstStage") -> FirstStage:
     check_params(parsed.params, cls().get_params(), owner=f"first stage {parsed.name!r}")
     if parsed.cutoff is not None:
         parsed.params.setdefault("k", parsed.cutoff)  # "bm25@1000" = BM25 top 1000
-    return cls(**parsed.params)
+    retriever = cls(**parsed.params)
+    return retriever.check() if hasattr(retriever, "check") else retriever
 
 
 def recall_at_k(run: pd.DataFrame, qrels: pd.DataFrame, ks=DEFAULT_RECALL_KS, *,

@@ -6,17 +6,25 @@ ranker is never scored on a query it has seen (the leak that row-level splits of
 - :func:`query_kfold` deals the distinct qids into ``k`` folds after a seeded permutation;
 - :func:`letor_folds` reads the LETOR ``Fold1..FoldN/{train,vali,test}.txt`` layout;
 - :func:`time_ordered_split` trains on the older queries and tests on the newer ones, so that recency
-  features are evaluated without leaking the future (only for collections whose queries carry a time).
+  features are evaluated without leaking the future (only for collections whose queries carry a time);
+- :func:`holdout_queries` holds out a fraction of the training queries for validation (the one hold-out rule
+  of the experiments, the cascades and the LETOR files without a validation file).
+
+Declared splits (``"kfold(k=5)"``, ``"time(test_fraction=0.2)"``) are objects of :data:`SPLITTERS`, built by
+:func:`get_splitter`, which checks every parameter when the experiment is declared.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ltr.errors import ConfigError, DataError, SchemaError
+from ltr.naming import check_params, format_spec, parse_spec, select
 from ltr.schema import QID, QUERY_TIME, as_id_array, require_columns
 
 
@@ -152,3 +160,98 @@ def time_ordered_split(queries: pd.DataFrame, time_column: str = QUERY_TIME, tes
                         f"({keys_sorted[0]}), so no query is strictly older than the test set; "
                         f"use a smaller test_fraction or query_kfold")
     return QuerySplit("time", qids_sorted[:cut], qids_sorted[cut:])
+
+
+def holdout_queries(qids, fraction: float, *, seed: int = 0, times=None) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out ``fraction`` of the distinct ``qids`` for validation; returns ``(kept, held_out)``.
+
+    ``n_valid = max(1, round(fraction * n))`` queries (at most ``n - 1``) are held out: a seeded
+    ``numpy.random.default_rng(seed)`` permutation of the qids in their order of first appearance (as
+    ``../shared/data/REFERENCE.md`` holds out MSLR queries), or, when ``times`` gives each qid's time, the
+    newest ones (ties by qid), so that validation never looks into the future of training. Both outputs keep
+    the input order.
+
+    >>> kept, held = holdout_queries(["a", "b", "c", "d", "e"], 0.2, seed=0)
+    >>> len(kept), len(held)
+    (4, 1)
+    """
+    uniq = _unique_in_order(qids)
+    n = len(uniq)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise ConfigError(f"The hold-out fraction must be a float in (0, 1). Got {fraction!r} instead.")
+    if n < 2:
+        raise DataError(f"holding out validation queries needs at least 2 training queries, got {n}")
+    n_valid = min(max(1, int(round(fraction * n))), n - 1)
+    if times is None:
+        chosen = uniq[np.random.default_rng(seed).permutation(n)[:n_valid]]
+    else:
+        times = np.asarray(times)
+        if len(times) != n:
+            raise DataError(f"holdout_queries got {n} distinct qids but {len(times)} times")
+        chosen = uniq[np.lexsort((uniq.astype(str), times))[-n_valid:]]
+    held = np.isin(uniq, chosen)
+    return uniq[~held], uniq[held]
+
+
+@dataclass(frozen=True)
+class KFold:
+    """``kfold(k=5)``: :func:`query_kfold` over the judged queries."""
+
+    k: int = 5
+    name = "kfold"
+    needs_time = False
+
+    def __post_init__(self):
+        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 2:
+            raise ConfigError(f"The 'k' parameter of split 'kfold' must be an integer >= 2. Got {self.k!r} "
+                              f"instead.")
+
+    def split(self, queries: pd.DataFrame, *, seed: int = 0) -> list[QuerySplit]:
+        return query_kfold(queries[QID].to_numpy(), self.k, seed=seed)
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """``time(test_fraction=0.2)``: :func:`time_ordered_split` (needs query times)."""
+
+    test_fraction: float = 0.2
+    name = "time"
+    needs_time = True
+
+    def __post_init__(self):
+        f = self.test_fraction
+        if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f < 1:
+            raise ConfigError(f"The 'test_fraction' parameter of split 'time' must be a float in (0, 1). Got "
+                              f"{f!r} instead.")
+
+    def split(self, queries: pd.DataFrame, *, seed: int = 0) -> list[QuerySplit]:
+        return [time_ordered_split(queries, QUERY_TIME, self.test_fraction)]
+
+
+#: Declarable splits by name.
+SPLITTERS: dict[str, type] = {KFold.name: KFold, TimeSplit.name: TimeSplit}
+
+
+def get_splitter(spec) -> KFold | TimeSplit:
+    """A split from its printed form (``"kfold(k=3)"``); unknown names and parameters list the valid ones.
+
+    >>> get_splitter("kfold(k=3)")
+    KFold(k=3)
+    >>> splitter_spec(get_splitter("kfold"))
+    'kfold'
+    """
+    if isinstance(spec, tuple(SPLITTERS.values())):
+        return spec
+    parsed = parse_spec(spec, what="split")
+    cls = select(SPLITTERS, parsed.name, what="split")
+    if parsed.cutoff is not None:
+        raise ConfigError(f"split {spec!r} takes no @cutoff; write e.g. 'kfold(k=5)'")
+    check_params(parsed.params, {f.name: f.default for f in dataclasses.fields(cls)}, owner=f"split {parsed.name!r}")
+    return cls(**parsed.params)
+
+
+def splitter_spec(splitter) -> str:
+    """The printed form of a split (parameters at their defaults omitted)."""
+    params = dataclasses.asdict(splitter)
+    defaults = {f.name: f.default for f in dataclasses.fields(splitter)}
+    return format_spec(splitter.name, params, defaults=defaults)

@@ -56,7 +56,7 @@ def test_collection_experiment_end_to_end(tmp_path):
                                                                      "lightgbm/regression"}
     for fold in ("fold1", "fold2"):
         qrels = read_qrels(out / "qrels" / f"{fold}.qrels")
-        run = pd.read_csv(next((out / "runs" / fold).glob("first-stage-bm25-seed0.trec")), sep=" ", header=None,
+        run = pd.read_csv(next((out / "runs" / fold).glob("first-stage-bm25.trec")), sep=" ", header=None,
                           names=["qid", "q0", "docid", "rank", "score", "tag"], dtype={"qid": str, "docid": str})
         values = evaluate(qrels, run[["qid", "docid", "score"]], ["AP"], missing_queries="zero")
         mine = metrics[(metrics["fold"] == fold) & (metrics["objective"] == "bm25") & (metrics["metric"] == "AP")]

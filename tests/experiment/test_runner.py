@@ -55,8 +55,8 @@ def test_report_numbers_are_recomputed_from_run_files(small_experiment, tmp_path
     qrels = read_qrels(out / "qrels" / "all.qrels")
     exp = load_experiment(small_experiment)
     summary = pd.read_csv(out / "summary.csv")
-    for system in exp.systems():
-        backend, objective = system.split("/", 1)
+    for s in exp.systems():
+        system, backend, objective = s.name, s.backend, s.objective_name
         values = []
         for seed in exp.seeds:
             run = read_run(next((out / "runs" / "all").glob(f"{backend}-{objective}-seed{seed}.trec")))

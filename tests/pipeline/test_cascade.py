@@ -97,8 +97,8 @@ def test_final_scores_equal_direct_prediction(fitted, small_web):
 def test_costs(fitted):
     """Oracle: a hand recount. Feature computations per query = documents in x features of the stage."""
     cascade, test_q = fitted
-    run = cascade.run(test_q)
-    costs = cascade.costs_.set_index("stage")
+    run, costs = cascade.run_with_costs(test_q)
+    costs = costs.set_index("stage")
     assert list(costs.index) == ["first_stage", "cheap", "full"]
     n_q = len(test_q)
     assert costs.loc["cheap", "feature_computations_per_query"] == pytest.approx(
@@ -205,3 +205,13 @@ def test_stage_bad_input():
         Stage("s", object(), ["bm25"])
     with pytest.raises(ConfigError, match=r"names must be unique"):
         Cascade([Stage("s", _ranker(), ["bm25"]), Stage("s", _ranker(), ["pagerank"])], first_stage=BM25Retriever())
+
+
+def test_run_does_not_change_the_cascade(fitted):
+    """Oracle: the cascade's attributes before and after two runs; both runs are equal."""
+    cascade, test_q = fitted
+    before = dict(vars(cascade))
+    first = cascade.run(test_q)
+    second = cascade.run(test_q)
+    assert vars(cascade).keys() == before.keys() and all(vars(cascade)[k] is v for k, v in before.items())
+    pd.testing.assert_frame_equal(first, second)

@@ -88,7 +88,7 @@ def test_empty_queries_and_k_capped(zipf):
     retriever = BM25Retriever(k=10_000).fit(zipf)
     with pytest.warns(UserWarning, match=r"2 of 40 queries retrieved no document.*\['Q3', 'Q5'\]"):
         run = retriever.retrieve(zipf.queries)
-    assert retriever.k_ == 600 and retriever.empty_queries_ == ["Q3", "Q5"]
+    assert run.attrs["k"] == 600 and run.attrs["empty_queries"] == ["Q3", "Q5"]
     assert not run.qid.isin(["Q3", "Q5"]).any()
     assert run.groupby("qid").size().max() <= 600
     assert (run.score > 0).all()
@@ -203,3 +203,29 @@ def test_get_first_stage_round_trip():
         get_first_stage("bm26")
     with pytest.raises(UnknownNameError, match=r"first stage 'bm25' got unknown parameters \['kl'\]"):
         get_first_stage("bm25(kl=1.2)")
+
+
+def test_retrieve_does_not_change_the_retriever(zipf):
+    """Oracle: the retriever's attributes before and after; what a call decided is in the run's attrs."""
+    retriever = BM25Retriever(k=50).fit(zipf)
+    before = {k: v for k, v in vars(retriever).items()}
+    with pytest.warns(UserWarning):
+        run = retriever.retrieve(zipf.queries, 7)
+    assert vars(retriever).keys() == before.keys()
+    assert all(vars(retriever)[k] is v for k, v in before.items())
+    assert run.attrs["k"] == 7 and run.attrs["seconds"] >= 0
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("bm25(k1=-1)", r"The 'k1' parameter of BM25Retriever must be a float >= 0.0. Got -1 instead."),
+    ("bm25(b=1.5)", r"The 'b' parameter of BM25Retriever must be a float in \[0.0, 1.0\]. Got 1.5 instead."),
+    ("bm25(variant='okapi')", r"Unknown BM25 variant 'okapi'"),
+    ("bm25(k=0)", r"The 'k' parameter of BM25Retriever must be an integer >= 1. Got 0 instead."),
+    ("bm25(kone=1)", r"unknown .*kone"),
+])
+def test_first_stage_parameters_are_checked_when_declared(spec, message):
+    """Oracle: the documented messages, raised by get_first_stage before any collection is read."""
+    from ltr.errors import LTRError
+    from ltr.pipeline import get_first_stage
+    with pytest.raises(LTRError, match=message):
+        get_first_stage(spec)

@@ -53,7 +53,7 @@ def test_cacm_first_stage_matches_reference():
     judged = cacm.queries[cacm.queries.qid.isin(set(cacm.qrels.qid))]
     retriever = BM25Retriever(field="all", k1=0.9, b=0.4).fit(cacm)
     run = retriever.retrieve(judged, 1000)
-    assert retriever.empty_queries_ == []
+    assert run.attrs["empty_queries"] == []
     means = aggregate(evaluate(cacm.qrels, run, ["AP", "nDCG@10"]))
     assert round(means["AP"], 4) == 0.3422 and round(means["nDCG@10"], 4) == 0.4874
     ceiling = recall_at_k(run, cacm.qrels, ks=(10, 100, 1000, 5000), n_docs=len(cacm.documents))
@@ -61,7 +61,7 @@ def test_cacm_first_stage_matches_reference():
     assert ceiling.k.tolist() == [10, 100, 1000]  # 5000 is beyond the run's depth: capped, then merged
     # the whole collection: k capped at 3,204 documents; only documents holding a query term are retrieved
     deep = retriever.retrieve(judged, 10_000)
-    assert retriever.k_ == 3204
+    assert deep.attrs["k"] == 3204
     curve = recall_at_k(deep, cacm.qrels, n_docs=len(cacm.documents))
     assert curve.k.max() <= 3204 and curve.recall.is_monotonic_increasing
     assert curve.set_index("k").loc[1000, "recall"] == ceiling.set_index("k").loc[1000, "recall"]
