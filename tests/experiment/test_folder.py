@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ltr.errors import ConfigError
-from ltr.experiment import Runner, load_experiment, run_experiment
+from ltr.experiment import Experiment, Runner, load_experiment, run_experiment
 from ltr.experiment.folder import LOCK_NAME, OutputFolder
 from ltr.io import write_letor
 from tests.experiment.conftest import make_letor, write_small_experiment
@@ -178,3 +178,32 @@ def test_a_collection_folder_resolves_next_to_the_experiment_file(tmp_path, monk
     bad.write_text(toml.read_text().replace("./web", "./nowhere"))
     with pytest.raises(ConfigError, match=r"no such folder .*nowhere \(relative paths are resolved against"):
         load_experiment(bad)
+
+
+def test_an_extended_experiment_runs_only_the_new_cells(tmp_path):
+    """Issue 10: extending a finished experiment with a seed, a system and a metric keeps every finished cell
+    (same cell.json bytes), trains only the new cells, and re-evaluates the old ones' saved runs for the new
+    metric; the result equals a fresh run of the extended experiment."""
+    toml = _tiny(tmp_path / "data")
+    out = _run(toml, tmp_path / "out")
+    old_cells = {p: p.read_bytes() for p in out.glob("cells/*/*/*/model/*")}
+    exp = load_experiment(toml)
+    bigger = Experiment.from_dict({**exp.to_dict(), "seeds": [0, 1], "objectives": ["lambdarank", "ranknet"],
+                                   "metrics": ["nDCG@10", "AP", "RR"]}, base_dir=toml.parent)
+    runner = Runner(bigger, out, progress=False, build_report=False)
+    runner.run()
+    assert any("extending the experiment" in m for m in runner.messages)
+    assert any("resumed: 2 of 8 cells" in m and "2 re-evaluated" in m for m in runner.messages)
+    assert {p: p.read_bytes() for p in old_cells} == old_cells        # models of the old cells untouched
+    fresh = run_experiment(bigger, tmp_path / "fresh", progress=False, build_report=False)
+    assert (out / "metrics.csv").read_bytes() == (fresh / "metrics.csv").read_bytes()
+
+
+def test_a_changed_training_setting_is_another_experiment(tmp_path):
+    toml = _tiny(tmp_path / "data")
+    out = _run(toml, tmp_path / "out")
+    exp = load_experiment(toml)
+    other = Experiment.from_dict({**exp.to_dict(), "training": {**exp.to_dict()["training"], "learning_rate": 0.3}},
+                                 base_dir=toml.parent)
+    with pytest.raises(ConfigError, match=r"holds a different experiment .*an experiment that only adds seeds"):
+        run_experiment(other, out, progress=False, build_report=False)

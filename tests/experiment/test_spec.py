@@ -91,3 +91,71 @@ def test_backend_specific_settings_go_only_to_their_backend():
     assert lgb["num_leaves"] == 15 and "max_depth" not in lgb
     assert xgb["max_depth"] == 4 and "num_leaves" not in xgb and "min_child_samples" not in xgb
     assert lgb["random_state"] == xgb["random_state"] == 3
+
+
+COLLECTION = {"kind": "collection", "collection": "synthetic-web(n_docs=400, n_topics=4, seed=0)",
+              "features": ["bm25(field='body')"]}
+
+
+@pytest.mark.parametrize("data, error, match", [
+    ({"splits": "kfold(n=3)"}, UnknownNameError, r"split 'kfold' got unknown parameters \['n'\]; valid: \['k'\]"),
+    ({"splits": "kfold(k=1)"}, ConfigError, r"The 'k' parameter of split 'kfold' must be an integer >= 2"),
+    ({"negatives": "random(m=5)"}, UnknownNameError, r"negative strategy 'random' got unknown parameters \['m'\]"),
+    ({"negatives": "all(n=5)"}, UnknownNameError, r"negative strategy 'all' got unknown parameters \['n'\]"),
+    ({"first_stage": "bm25(k1=-1)"}, ConfigError, r"The 'k1' parameter of BM25Retriever must be a float >= 0"),
+    ({"first_stage": "bm25(variant='okapi')"}, UnknownNameError, r"Unknown BM25 variant 'okapi'"),
+    ({"first_stage": "bm25(k=50)"}, ConfigError, r"sets its own k; the depth is data.first_stage_k"),
+    ({"first_stage_k": 5}, ConfigError, r"first_stage_k must be in 10 < k < 10,000"),
+    ({"features": ["bm25(field='body')", "bm25(field='body')"]}, ConfigError, r"duplicate feature names"),
+    ({"path": "x"}, ConfigError, r"data of kind 'collection' got unknown keys \['path'\]"),
+])
+def test_collection_parts_are_checked_when_declared(data, error, match):
+    """Oracle: the documented messages, raised before any retrieval (issue 10: parameters accepted and
+    ignored, or refused only after BM25 retrieval)."""
+    with pytest.raises(error, match=match):
+        Experiment(name="x", data={**COLLECTION, **data}, objectives=["lambdarank"])
+
+
+def test_collection_declaration_is_canonical():
+    exp = Experiment(name="x", data={**COLLECTION, "first_stage": "bm25(b=0.4, k1=1.2)", "splits": "kfold(k=5)",
+                                     "negatives": "hard(n=20)"}, objectives=["lambdarank"])
+    assert exp.data.first_stage == "bm25(k1=1.2)"      # b=0.4 is the default: omitted
+    assert exp.data.splits == "kfold" and exp.data.negatives == "hard(n=20)"
+    assert exp.data.retriever(500).get_params()["k"] == 500
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"metrics": ["nDCG@10", "P@10", "nDCG@10"]}, r"metrics \(in their canonical form\) lists \['nDCG@10'\] more "
+                                                  r"than once"),
+    ({"seeds": [0, 1, 0]}, r"seeds lists \['0'\] more than once"),
+    ({"backends": ["lightgbm", "lightgbm"]}, r"backends lists \['lightgbm'\] more than once"),
+    ({"seeds": [2**32]}, r"seed 4294967296 is outside \[0, 2\^32 - 1\]"),
+    ({"seeds": [-1]}, r"seed -1 is outside"),
+    ({"tuning": {"space": {"reg_lambda": ["log", 0, 10]}}}, r"a 'log' range needs low > 0"),
+    ({"tuning": {"space": {"num_leaves": ["int", 2.5, 10]}}}, r"an 'int' range needs integer bounds"),
+    ({"data": {"kind": "letor", "path": "p", "holdout": 0.2}}, r"data of kind 'letor' got unknown keys \['holdout'\]"),
+])
+def test_repeats_and_out_of_range_values_are_refused(kwargs, match):
+    """Oracle: the documented messages (issue 11, item 5: duplicate seeds or backends doubled every row of
+    metrics.csv; seeds were reduced mod 2^32; a log range at 0 crashed)."""
+    base = dict(name="x", data=DATA, objectives=["lambdarank"])
+    base.update(kwargs)
+    with pytest.raises(ConfigError, match=match):
+        Experiment(**base)
+
+
+def test_metric_names_are_canonical():
+    exp = Experiment(name="x", data=DATA, objectives=["lambdarank"], metrics=["nDCG@10", "P@10"],
+                     expected={"nDCG@10": [0.5, 0.1]})
+    assert exp.metrics == ("nDCG@10", "P@10")
+    assert exp.training.eval_metric == "nDCG(gain='exp', norel=1, ties='row')@10"
+
+
+def test_systems_are_typed():
+    exp = Experiment(name="x", data=DATA, objectives=["lambdarank(truncation_level=20)", "ranknet"],
+                     backends=["xgboost", "lightgbm"], baseline="lightgbm/lambdarank(truncation_level=20)")
+    first = exp.systems()[0]
+    assert (first.backend, first.objective_name, first.name) == (
+        "xgboost", "lambdarank(truncation_level=20)", "xgboost/lambdarank(truncation_level=20)")
+    assert exp.system("lightgbm/ranknet").objective.family == "pairwise"
+    assert first.own_settings({"num_leaves": 7, "max_depth": 4}) == {"max_depth": 4}
