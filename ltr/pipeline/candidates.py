@@ -53,6 +53,11 @@ def order_run(run: pd.DataFrame) -> pd.DataFrame:
     require_columns(run, (QID, DOCID, SCORE), caller="order_run")
     run = normalize_ids(run)
     qids = run[QID].to_numpy()
+    if _in_rank_order(qids, run[RANK].to_numpy() if RANK in run.columns else None):
+        out = run.reset_index(drop=True)   # a retriever's run (or a slice of one): nothing to sort
+        out[RANK] = out[RANK].to_numpy(dtype=np.int64)
+        _check_unique(out)
+        return out
     _, first, inverse = np.unique(qids, return_index=True, return_inverse=True)
     query_pos = np.argsort(np.argsort(first))[inverse]  # position of each row's query by first appearance
     if RANK in run.columns:
@@ -64,12 +69,27 @@ def order_run(run: pd.DataFrame) -> pd.DataFrame:
         order = np.lexsort((-doc_code, -run[SCORE].to_numpy(dtype=np.float64), query_pos))
     out = run.iloc[order].reset_index(drop=True)
     out[RANK] = (out.groupby(QID, sort=False).cumcount() + 1).to_numpy(dtype=np.int64)
+    _check_unique(out)
+    return out
+
+
+def _in_rank_order(qids: np.ndarray, ranks: np.ndarray | None) -> bool:
+    """Whether each query is one block of rows whose ranks are 1, 2, ... in row order."""
+    if ranks is None or len(qids) == 0:
+        return ranks is not None
+    starts = np.flatnonzero(np.r_[True, qids[1:] != qids[:-1]])
+    if len(set(qids[starts].tolist())) != len(starts):
+        return False
+    expected = np.arange(len(qids)) - np.repeat(starts, np.diff(np.r_[starts, len(qids)])) + 1
+    return bool(np.array_equal(np.asarray(ranks, dtype=np.float64), expected))
+
+
+def _check_unique(out: pd.DataFrame) -> None:
     dup = out.duplicated([QID, DOCID])
     if dup.any():
         bad = out.loc[dup, [QID, DOCID]].head(3).to_dict("records")
         raise DataError(f"the first-stage run lists a document twice for a query, e.g. {bad}; "
                         f"each (qid, docid) must appear once")
-    return out
 
 
 def top_k(run: pd.DataFrame, k: int | None) -> pd.DataFrame:

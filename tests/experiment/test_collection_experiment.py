@@ -67,3 +67,27 @@ def test_collection_experiment_end_to_end(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["feature_groups"]["pagerank__pagerank"] == "pagerank"
     assert list((out / "cache").rglob("*.npz"))  # the feature matrix, reused by a resumed run
+
+
+def test_the_recall_note_is_at_the_declared_depth():
+    """Issue 10: with first_stage_k = 37 (not one of the default recall depths) the note said recall@37 but
+    gave the value at the deepest default depth below it. Oracle: recall_at_k of the first stage's run (future
+    documents removed, as the experiment does) at exactly 37, and the recall table's row for 37."""
+    import re
+
+    from features.recency import future_mask
+    from ltr.datasets import load_collection
+    from ltr.pipeline import BM25Retriever, recall_at_k
+    name = "synthetic-web(n_docs=600, n_queries=20, n_topics=4, seed=1)"
+    exp = _experiment(data={"kind": "collection", "collection": name, "features": ["bm25(field='body')"],
+                            "first_stage_k": 37, "splits": "kfold(k=2)"})
+    data = prepare(exp)
+    note = next(n for n in data.notes if "ceiling" in n)
+    value = float(re.search(r"recall@37 = ([0-9.]+)", note).group(1))
+    web = load_collection(name).judged_queries()
+    run = BM25Retriever(k=600).fit(web).retrieve(web.queries)
+    run = run[~future_mask(run.merge(web.queries[["qid", "query_time"]], on="qid"), web)].drop(columns="rank")
+    expected = recall_at_k(run, web.qrels, ks=(37,), n_docs=600)["recall"].iloc[0]
+    assert value == round(expected, 4)
+    table = data.tables["first_stage_recall"].set_index("k")
+    assert table.loc[37, "recall"] == expected
