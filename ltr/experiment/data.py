@@ -7,7 +7,9 @@ hashes that are part of the experiment's identity).
 
 from __future__ import annotations
 
-from ltr.errors import ConfigError
+import numpy as np
+
+from ltr.errors import ConfigError, DataError
 from ltr.experiment.letor_data import holdout_split  # noqa: F401 (re-exported)
 from ltr.experiment.prepared import PreparedData, PreparedFold, qrels_of  # noqa: F401 (re-exported)
 
@@ -25,4 +27,20 @@ def prepare(exp, *, cache_dir=None) -> PreparedData:
             ds = getattr(fold, role)
             if ds is not None:
                 prepared.hashes[f"{fold.name}/{role}"] = ds.fingerprint()
+        _check_disjoint(fold, prepared)
     return prepared
+
+
+def _check_disjoint(fold, prepared: PreparedData) -> None:
+    """Test data identical to the training (or validation) data is refused; shared queries are noted."""
+    h = prepared.hashes
+    for role in ("train", "valid"):
+        if h.get(f"{fold.name}/{role}") == h[f"{fold.name}/test"]:
+            raise DataError(f"fold {fold.name!r}: the test data are identical to the {role} data (same SHA-256 "
+                            f"{h[f'{fold.name}/test'][:12]}), so the test would score what the models were "
+                            f"{'trained' if role == 'train' else 'tuned'} on; fix the data paths")
+    shared = np.intersect1d(fold.train.unique_qids.astype(str), fold.test.unique_qids.astype(str))
+    if shared.size:
+        prepared.notes.append(f"Fold {fold.name}: {shared.size} of {fold.test.n_queries} test queries also appear "
+                              f"in the training data (e.g. {shared[:3].tolist()}); their scores are not "
+                              f"held-out estimates.")

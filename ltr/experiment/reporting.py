@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ltr.errors import ConfigError, DataError
+from ltr.experiment import integrity
 from ltr.experiment.spec import Experiment
 from ltr.experiment.systems import parse_system
 from ltr.schema import QID
@@ -26,22 +27,26 @@ from ltr.schema import QID
 CURVE_CUTOFFS = (1, 3, 5, 10, 20)
 
 
-def _read_manifest(out: Path) -> dict:
-    path = out / "manifest.json"
-    if not path.is_file():
-        raise ConfigError(f"{out} holds no experiment (no manifest.json); run `ltr run EXPERIMENT --out {out}`")
-    return json.loads(path.read_text())
-
-
 def read_metrics(out: Path) -> pd.DataFrame:
     """metrics.csv with a ``system`` column (``backend/objective``); ids as str."""
     path = Path(out) / "metrics.csv"
     if not path.is_file():
         raise ConfigError(f"{out} has no metrics.csv yet: finish the run with `ltr run` first")
-    frame = pd.read_csv(path, dtype={QID: str, "fold": str, "objective": str, "backend": str},
-                        keep_default_na=False)
+    frame = integrity.read_csv(path, dtype={QID: str, "fold": str, "objective": str, "backend": str},
+                               keep_default_na=False)
+    missing = [c for c in ("fold", "objective", "backend", "seed", QID, "metric", "value") if c not in frame]
+    if missing:
+        raise DataError(f"{path} lacks the columns {missing} that `ltr run` writes; run it again to recompute it")
     frame["system"] = frame["backend"] + "/" + frame["objective"]
     return frame
+
+
+def experiment_cells(out: Path, manifest: dict) -> list[tuple[Path, dict]]:
+    """The verified cells of the manifest's systems and seeds (cells of systems an extension dropped, or of
+    another identity, stay on disk but are not reported)."""
+    systems, seeds = set(manifest["systems"]), set(manifest["seeds"])
+    return [(d, info) for d, info in integrity.cells(out, manifest)
+            if info.get("system") in systems and (info.get("seed") is None or info.get("seed") in seeds)]
 
 
 def pooled_per_query(metrics: pd.DataFrame) -> pd.DataFrame:
@@ -76,29 +81,32 @@ def seeds_without_effect(metrics: pd.DataFrame) -> list[str]:
     return out
 
 
-def _cells(out: Path, name: str) -> pd.DataFrame:
+def _cells(cells: list[tuple[Path, dict]], name: str) -> pd.DataFrame:
     frames = []
-    for path in sorted((out / "cells").glob(f"*/*/*/{name}")):
-        cell = json.loads((path.parent / "cell.json").read_text())
-        frame = pd.read_csv(path)
-        frames.append(frame.assign(system=cell["system"], fold=cell["fold"], seed=cell["seed"]))
+    for folder, cell in cells:
+        path = folder / name
+        if path.is_file():
+            frame = integrity.read_csv(path)
+            frames.append(frame.assign(system=cell["system"], fold=cell["fold"], seed=cell["seed"]))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def metric_at_k(out: Path, cutoffs=CURVE_CUTOFFS, family: str = "nDCG") -> pd.DataFrame:
+def metric_at_k(out: Path, cells: list[tuple[Path, dict]], cutoffs=CURVE_CUTOFFS,
+                family: str = "nDCG") -> pd.DataFrame:
     """``system, qid, metric, value`` for ``family@k`` at each cutoff, recomputed from the run files and the
     saved test qrels (pooled over folds, mean over seeds)."""
     from ltr.io import read_qrels, read_run
     from ltr.metrics import evaluate
     frames = []
     metrics = [f"{family}@{k}" for k in cutoffs]
-    for cell_json in sorted((out / "cells").glob("*/*/*/cell.json")):
-        cell = json.loads(cell_json.read_text())
+    qrels_by_fold = {}
+    for _, cell in cells:
         run_file = next((out / rel for rel in cell["files"] if rel.endswith(".trec")), None)
         if run_file is None:
             continue
-        qrels = read_qrels(out / "qrels" / f"{cell['fold']}.qrels")
-        values = evaluate(qrels, read_run(run_file), metrics)
+        if cell["fold"] not in qrels_by_fold:
+            qrels_by_fold[cell["fold"]] = read_qrels(out / "qrels" / f"{cell['fold']}.qrels")
+        values = evaluate(qrels_by_fold[cell["fold"]], read_run(run_file), metrics)
         frames.append(values.assign(system=cell["system"], fold=cell["fold"], seed=cell["seed"]))
     if not frames:
         return pd.DataFrame(columns=["system", QID, "metric", "value"])
@@ -119,10 +127,16 @@ def _configurations(exp: Experiment, systems: list[str]) -> list[str]:
     return lines
 
 
-def _tuning(out: Path) -> pd.DataFrame:
+def _tuning(out: Path, manifest: dict) -> pd.DataFrame:
     rows = []
+    systems = set(manifest["systems"])
     for path in sorted((out / "tuning").glob("*/*.json")):
-        info = json.loads(path.read_text())
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path} is damaged ({exc}); run `ltr run` again to recompute it") from None
+        if info.get("system") not in systems or info.get("identity") != manifest.get("identity"):
+            continue
         system = parse_system(info["system"])
         config = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in system.own_settings(info["config"]).items())
@@ -139,7 +153,9 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     from ltr.report import plots as P
 
     out = Path(out_dir)
-    manifest = _read_manifest(out)
+    manifest = integrity.read_manifest(out)
+    integrity.check_recorded(out, manifest)
+    cells = experiment_cells(out, manifest)
     exp = Experiment.from_dict(manifest["experiment"], source=str(out / "manifest.json"))
     metrics = read_metrics(out)
     if metrics.empty:
@@ -157,19 +173,19 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
                                              f"tables cover the cells done so far",)
     # Figures from the folder's files
     if plots:
-        at_k = metric_at_k(out)
+        at_k = metric_at_k(out, cells)
         if not at_k.empty:
             report.add_figure("nDCG@k", P.plot_metric_at_k(at_k, systems=systems),
                               caption="Mean nDCG@k (trec_eval conventions) per system, recomputed from the run "
                                       "files; pooled over folds, mean over seeds.")
-        curves = _cells(out, "curves.csv")
+        curves = _cells(cells, "curves.csv")
         if not curves.empty:
             first = curves[(curves["fold"] == curves["fold"].iloc[0]) & (curves["seed"] == exp.seeds[0])]
             report.add_figure("Training and validation curves", P.plot_training_curves(
                 first[["system", "iteration", "split", "metric", "value"]]),
                 caption=f"Per-iteration metric of each system (fold {first['fold'].iloc[0]}, seed "
                         f"{exp.seeds[0]}), computed by ltr on the candidate sets.")
-        importance = _cells(out, "importance.csv")
+        importance = _cells(cells, "importance.csv")
         if not importance.empty:
             imp = importance.groupby(["system", "feature"], sort=False)["importance"].mean().reset_index()
             report.add_figure("Feature importance", P.plot_feature_importance(imp, top_k=15),
@@ -177,14 +193,13 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
                                       "folds and seeds.")
         recall_path = out / "tables" / "first_stage_recall.csv"
         if recall_path.is_file():
-            report.add_figure("First-stage recall@k", P.plot_recall_at_k(pd.read_csv(recall_path)),
+            report.add_figure("First-stage recall@k", P.plot_recall_at_k(integrity.read_csv(recall_path)),
                               caption="Recall of the relevant documents in the first stage's top k: the "
                                       "ceiling no re-ranker can pass.")
         stage_path = out / "tables" / "stage_cost.csv"
         if stage_path.is_file():
-            cost = pd.read_csv(stage_path)
-            scoring = [json.loads(p.read_text()).get("predict_seconds_per_query")
-                       for p in (out / "cells").glob("*/*/*/cell.json")]
+            cost = integrity.read_csv(stage_path)
+            scoring = [info.get("predict_seconds_per_query") for _, info in cells]
             scoring = [v for v in scoring if v is not None]   # trained cells only
             cost.loc[len(cost) - 1, "seconds_per_query"] += float(np.mean(scoring)) if scoring else 0.0
             report.add_figure("Per-stage cost", P.plot_stage_cost(cost),
@@ -196,11 +211,14 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     no_effect = [s for s in seeds_without_effect(metrics) if s not in {f.name for f in exp.fixed_systems()}]
     sections = [("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
                  "tests above use the pooled per-query values instead.")]
-    tuning = _tuning(out)
+    tuning = _tuning(out, manifest) if exp.tuning.budget > 1 else pd.DataFrame()
     if not tuning.empty:
         sections.append(("Tuning", tuning, f"Random search, {exp.tuning.budget} configurations per fold and "
                                            f"system on the validation data (the first is the defaults)."))
     notes = list(manifest.get("data_notes", []))
+    if exp.tuning.budget == 1:
+        notes.append("No tuning (tuning.budget = 1): every system trained with the training settings as "
+                     "declared.")
     if no_effect:
         notes.append(f"The seed changed nothing for {no_effect}: their training is deterministic without "
                      f"subsampling, so every seed gives the same model.")
@@ -222,6 +240,8 @@ def compare_dirs(dir_a, dir_b, *, out=None):
     """Compare two finished experiments on their common queries and metrics (``ltr compare A B``)."""
     from ltr.report import compare_experiments
     a, b = Path(dir_a), Path(dir_b)
+    for folder in (a, b):
+        integrity.check_recorded(folder, integrity.read_manifest(folder))
     per_a, per_b = pooled_per_query(read_metrics(a)), pooled_per_query(read_metrics(b))
     report = compare_experiments(per_a, per_b, labels=(a.name or str(a), b.name or str(b)))
     if out is not None:

@@ -39,6 +39,7 @@ import ltr
 from ltr.errors import ConfigError, DataError
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
 from ltr.experiment.folder import OUTPUT_FOLDERS, OutputFolder
+from ltr.experiment.integrity import recorded_files
 from ltr.experiment.search import search_configurations  # noqa: F401 (re-exported)
 from ltr.experiment.spec import Experiment
 from ltr.experiment.systems import FixedSystem, System
@@ -208,10 +209,10 @@ class Runner:
         if path.exists():
             try:
                 cached = json.loads(path.read_text())
-                if cached.get("identity") == self.identity:
+                if cached.get("identity") == self.identity and cached.get("checksum") == _checksum(cached):
                     return cached
             except (UnicodeDecodeError, json.JSONDecodeError):
-                pass  # a damaged file (not ours: writes are atomic) is recomputed
+                pass  # damaged or edited (not by us: writes are atomic): the search is run again
         configs = [self.exp.training.settings(system, c) for c in search_configurations(self.exp, fold.name)]
         trials, models = [], []
         if len(configs) == 1:
@@ -232,6 +233,7 @@ class Runner:
             self._tuned_models[(fold.name, system.name)] = models[best]
         result = {"system": system.name, "fold": fold.name, "metric": self.exp.training.eval_metric,
                   "trials": trials, "best": best, "config": trials[best]["config"], "identity": self.identity}
+        result["checksum"] = _checksum(result)
         write_json(path, result)
         return result
 
@@ -292,7 +294,7 @@ class Runner:
             importance = ranker.feature_importances_.rename("importance").reset_index()
             _write_csv(importance, cell_dir / "importance.csv")
             written += [cell_dir / "curves.csv", cell_dir / "importance.csv"]
-            written += sorted(p for p in (cell_dir / "model").iterdir() if p.is_file())
+            written += sorted(p for p in (cell_dir / "model").iterdir() if p.is_file() and not p.name.startswith("."))
         for path in written:
             files[str(path.relative_to(self.out))] = sha256_file(path)
         info = {"fold": cell.fold, "system": cell.system.name, "seed": cell.seed, "config": config, "files": files,
@@ -367,7 +369,8 @@ class Runner:
         collect_metrics(self.out, cells)
         overhead = wall - sum(self.timings[k] for k in ("train", "evaluate"))
         self._write_manifest(data, "finished", {"timings_seconds": {**self.timings, "cells_wall": wall,
-                                                                    "runner_overhead": overhead}})
+                                                                    "runner_overhead": overhead},
+                                                "files": recorded_files(self.out)})
         if self.build_report:
             from ltr.experiment.reporting import build_report
             build_report(self.out)
@@ -408,6 +411,12 @@ def check_labels(systems: list[System], folds: list[PreparedFold]) -> None:
                 system.objective.check_labels(fold.train.labels, fold.train.group_sizes, backend=system.backend)
             except LTRError as exc:
                 raise type(exc)(f"{system.name} cannot train on fold {fold.name!r}: {exc}") from None
+
+
+def _checksum(record: dict) -> str:
+    """SHA-256 of a JSON record without its ``checksum`` key (a tuning file edited by hand does not match)."""
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -261,7 +261,7 @@ class Experiment:
     name: str
     data: DataSpec
     objectives: tuple[str, ...]
-    backends: tuple[str, ...] = ("lightgbm", "xgboost")
+    backends: tuple[str, ...] = field(default_factory=lambda: tuple(available_backends()))
     metrics: tuple[str, ...] = ("nDCG@10", "nDCG(gain='exp', norel=1)@10", "AP", "RR", "P@10")
     baseline: str | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -436,33 +436,10 @@ class Experiment:
         return dumps_toml(self.to_dict(), tables=("data", "training", "tuning"))
 
 
-def load_experiment(target: str | Path) -> Experiment:
-    """An experiment from a ``.toml`` file or a Python file defining ``EXPERIMENT``.
-
-    A ``.py`` experiment runs code by design (it is trusted input, like a script); relative data paths of
-    both kinds resolve against the file's folder."""
-    path = Path(target)
-    if path.suffix == ".toml":
-        return Experiment.from_toml(path)
-    if path.suffix == ".py":
-        if not path.is_file():
-            raise ConfigError(f"experiment file {path} does not exist")
-        import importlib.util
-        spec = importlib.util.spec_from_file_location(f"_ltr_experiment_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        exp = getattr(module, "EXPERIMENT", None)
-        if not isinstance(exp, Experiment):
-            raise ConfigError(f"{path} must define EXPERIMENT = Experiment(...)")
-        if exp.base_dir == ".":   # relative data paths mean: next to the experiment file, as in TOML
-            exp = dataclasses.replace(exp, base_dir=str(path.resolve().parent))
-        return exp
-    raise ConfigError(f"an experiment is a .toml or .py file, got {path}")
-
-
 def _jsonable(obj):
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     return obj
+
