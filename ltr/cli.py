@@ -69,7 +69,8 @@ def _cmd_predict(args) -> int:
 
 def _cmd_run(args) -> int:
     from ltr.experiment import Runner, load_experiment
-    runner = Runner(load_experiment(args.experiment), args.out, overwrite=args.overwrite, progress=not args.quiet)
+    runner = Runner(load_experiment(args.experiment), args.out, overwrite=args.overwrite, progress=not args.quiet,
+                    jobs=args.jobs)
     out = runner.run()
     for message in runner.messages:
         print(message)
@@ -147,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true",
                    help="start afresh: remove the results ltr wrote in --out (refuses a folder ltr did not write)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                   help="run independent (fold, system) tasks in N processes; each model keeps training.n_jobs "
+                        "threads, so results are identical to --jobs 1 (default 1)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("report", help="(re)build report.md, report.html and report.tex of a finished run")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import time
@@ -103,15 +104,23 @@ class Runner:
         Show a tqdm progress bar over the cells.
     build_report : bool
         Build report.md / report.html / report.tex at the end.
+    jobs : int, default=1
+        Worker processes for independent (fold, system) tasks. Every model keeps the declared
+        ``training.n_jobs`` threads, so results are the same bytes as with one process; on a machine with C
+        cores, ``jobs x training.n_jobs <= C`` avoids oversubscription (small data sets scale poorly across
+        threads and well across cells).
     """
 
     def __init__(self, experiment: Experiment, out_dir, *, overwrite: bool = False, progress: bool = True,
-                 build_report: bool = True):
+                 build_report: bool = True, jobs: int = 1):
+        if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+            raise ConfigError(f"jobs must be an integer >= 1 (worker processes), got {jobs!r}")
         self.exp = experiment
         self.out = Path(out_dir)
-        self.overwrite, self.progress, self.build_report = overwrite, progress, build_report
+        self.overwrite, self.progress, self.build_report, self.jobs = overwrite, progress, build_report, jobs
         self.timings = {"prepare": 0.0, "train": 0.0, "evaluate": 0.0, "write": 0.0}
         self.messages: list[str] = []        # what the run did with the folder, for the caller to print
+        self._parent_pid: int | None = None  # set in worker processes (see _run_in_processes)
         self.identity: str | None = None     # the declaration and the data: what a finished cell must match
         self._tuned_models: dict[tuple[str, str], object] = {}   # (fold, system) -> the search's winner
 
@@ -351,20 +360,16 @@ class Runner:
                                  f"finished and kept" + (f" ({len(stale_metrics)} re-evaluated with the new "
                                                          f"metrics from their saved runs)" if stale_metrics else ""))
         started = time.perf_counter()
+        tasks = _tasks(todo)
         with tqdm(total=len(cells), initial=len(cells) - len(todo), desc=self.exp.name, unit="cell",
                   disable=not self.progress) as bar:
-            tuned: dict[tuple[str, str], dict] = {}
-            for cell in todo:
-                fold = folds[cell.fold]
-                bar.set_postfix_str(f"{cell.fold} {cell.system} seed {cell.seed}")
-                config = None
-                if cell.system.trained:
-                    key = (cell.fold, cell.system.name)
-                    if key not in tuned:
-                        tuned[key] = self._tune(fold, cell.system)
-                    config = tuned[key]["config"]
-                self._run_cell(cell, fold, config)
-                bar.update(1)
+            if self.jobs == 1 or len(tasks) < 2:
+                for task in tasks:
+                    bar.set_postfix_str(f"{task[0].fold} {task[0].system}")
+                    self._run_task(task, folds[task[0].fold])
+                    bar.update(len(task))
+            else:
+                self._run_in_processes(tasks, data, bar)
         wall = time.perf_counter() - started
         collect_metrics(self.out, cells)
         overhead = wall - sum(self.timings[k] for k in ("train", "evaluate"))
@@ -376,6 +381,41 @@ class Runner:
             build_report(self.out)
         self._check_expected()
         return self.out
+
+    def _run_task(self, task: list[Cell], fold: PreparedFold) -> None:
+        """The cells of one (fold, system): the search once (trained systems), then every seed in order."""
+        config = self._tune(fold, task[0].system)["config"] if task[0].system.trained else None
+        for cell in task:
+            if self._parent_pid is not None and os.getppid() != self._parent_pid:
+                os._exit(3)   # a worker whose run was killed: stop, never write next to the run that resumes
+            self._run_cell(cell, fold, config)
+
+    def _run_in_processes(self, tasks: list[list[Cell]], data: PreparedData, bar) -> None:
+        """Independent (fold, system) tasks in ``jobs`` worker processes (spawned: no fork after OpenMP threads
+        started). Each worker gets the prepared data once; every file is written by the one task that owns it,
+        atomically, so results are the bytes of a one-process run and an interrupted run resumes as usual."""
+        import multiprocessing
+        from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+        workers = min(self.jobs, len(tasks))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_start_worker, initargs=(self.exp.to_dict(), self.exp.base_dir,
+                                                                        str(self.out), self.identity, data))
+        try:
+            pending = {pool.submit(_work_on, [(c.fold, c.system.name, c.seed) for c in task]): task
+                       for task in tasks}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    task = pending.pop(future)
+                    for key, seconds in future.result().items():   # re-raises a worker's error here
+                        self.timings[key] += seconds
+                    bar.set_postfix_str(f"{task[0].fold} {task[0].system}")
+                    bar.update(len(task))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     def _check_expected(self) -> None:
         """The optional regression guard: the baseline's mean of each metric in ``expected`` within tolerance."""
@@ -413,6 +453,34 @@ def check_labels(systems: list[System], folds: list[PreparedFold]) -> None:
                 raise type(exc)(f"{system.name} cannot train on fold {fold.name!r}: {exc}") from None
 
 
+def _tasks(cells: list[Cell]) -> list[list[Cell]]:
+    """Cells grouped by (fold, system), in declaration order: the units a worker process runs."""
+    groups: dict[tuple[str, str], list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault((cell.fold, cell.system.name), []).append(cell)
+    return list(groups.values())
+
+
+_WORKER: "Runner | None" = None   # the runner of a worker process (see Runner._run_in_processes)
+
+
+def _start_worker(declaration: dict, base_dir: str, out: str, identity: str, data: PreparedData) -> None:
+    global _WORKER
+    exp = Experiment.from_dict(declaration, base_dir=base_dir)   # the declaration, resolved again in the worker
+    _WORKER = Runner(exp, out, progress=False, build_report=False)
+    _WORKER._parent_pid = os.getppid()
+    _WORKER.identity, _WORKER._folds = identity, {f.name: f for f in data.folds}
+
+
+def _work_on(specs: list[tuple[str, str, int | None]]) -> dict[str, float]:
+    """Run one task in a worker process; returns the time it spent per phase."""
+    runner = _WORKER
+    before = dict(runner.timings)
+    task = [Cell(fold, runner.exp.system(name), seed) for fold, name, seed in specs]
+    runner._run_task(task, runner._folds[task[0].fold])
+    return {k: runner.timings[k] - before[k] for k in runner.timings}
+
+
 def _checksum(record: dict) -> str:
     """SHA-256 of a JSON record without its ``checksum`` key (a tuning file edited by hand does not match)."""
     body = {k: v for k, v in record.items() if k != "checksum"}
@@ -436,6 +504,7 @@ def collect_metrics(out: Path, cells: list[Cell]) -> pd.DataFrame:
 
 
 def run_experiment(experiment: Experiment, out_dir, *, overwrite: bool = False, progress: bool = True,
-                   build_report: bool = True) -> Path:
+                   build_report: bool = True, jobs: int = 1) -> Path:
     """Run ``experiment`` into ``out_dir`` (resuming a previous run of the same experiment); returns the folder."""
-    return Runner(experiment, out_dir, overwrite=overwrite, progress=progress, build_report=build_report).run()
+    return Runner(experiment, out_dir, overwrite=overwrite, progress=progress, build_report=build_report,
+                  jobs=jobs).run()

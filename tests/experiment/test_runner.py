@@ -125,12 +125,14 @@ def test_folds_without_validation_data_are_refused_when_tuning_needs_them(tmp_pa
     assert not (tmp_path / "out").exists()
 
 
-def test_sigkill_then_resume_gives_the_same_metrics(tmp_path):
-    """A run killed with SIGKILL in the middle resumes to the same metrics.csv as an uninterrupted run."""
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sigkill_then_resume_gives_the_same_metrics(tmp_path, jobs):
+    """A run killed with SIGKILL in the middle resumes to the same metrics.csv as an uninterrupted run (with
+    one process, and with two worker processes, whose orphans stop before their next cell)."""
     toml = write_small_experiment(tmp_path / "data", seeds=(0, 1, 2), budget=3)
     reference = _run(toml, tmp_path / "ref", build_report=False)
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "ltr.cli", "run", str(toml), "--out", str(out), "--quiet"]
+    cmd = [sys.executable, "-m", "ltr.cli", "run", str(toml), "--out", str(out), "--quiet", "--jobs", str(jobs)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
     while time.time() < deadline and len(list(out.glob("cells/*/*/*/cell.json"))) < 3:
@@ -173,3 +175,20 @@ def test_labels_an_objective_cannot_take_fail_before_any_training(small_experime
                                          r"lambdarank_map\(threshold=1\)"):
         run_experiment(graded, tmp_path / "o", progress=False)
     assert not list((tmp_path / "o").glob("cells/*/*/*/cell.json"))
+
+
+def test_parallel_cells_give_the_same_bytes(small_experiment, tmp_path):
+    """Issue 12: `--jobs 2` runs (fold, system) tasks in two processes; metrics.csv, every run file and every
+    model file equal those of one process, byte for byte (oracle: the one-process run)."""
+    one = _run(small_experiment, tmp_path / "one", build_report=False)
+    two = run_experiment(load_experiment(small_experiment), tmp_path / "two", progress=False, build_report=False,
+                         jobs=2)
+    assert (one / "metrics.csv").read_bytes() == (two / "metrics.csv").read_bytes()
+    files = sorted(p.relative_to(one) for p in one.rglob("*") if p.is_file() and p.suffix in (".trec", ".txt",
+                                                                                           ".json", ".csv")
+                   and p.name not in ("manifest.json",))
+    assert files and files == sorted(p.relative_to(two) for p in two.rglob("*") if p.is_file() and p.suffix in
+                                     (".trec", ".txt", ".json", ".csv") and p.name not in ("manifest.json",))
+    different = [str(f) for f in files if (one / f).read_bytes() != (two / f).read_bytes()
+                 and f.name != "cell.json"]
+    assert not different
