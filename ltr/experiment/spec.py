@@ -42,8 +42,8 @@ from typing import Any
 
 from ltr.errors import ConfigError, LTRError
 from ltr.experiment.data_specs import DATA_KINDS, CollectionData, DataSpec, LetorFiles, LetorFolds, data_spec  # noqa: F401
-from ltr.experiment.systems import (BACKEND_SETTINGS, FIRST_STAGE, FIRST_STAGE_SYSTEM, FixedSystem,  # noqa: F401
-                                    System, available_backends, parse_system, slug)
+from ltr.experiment.systems import (BACKEND_SETTINGS, FIRST_STAGE, FIRST_STAGE_SYSTEM, ControlSystem,  # noqa: F401
+                                    FixedSystem, System, available_backends, parse_system, slug)
 from ltr.naming import check_params, parse_spec, select
 
 #: Compatibility name of :data:`ltr.experiment.systems.BACKEND_SETTINGS`.
@@ -125,7 +125,7 @@ class TrainingSpec:
 
     n_estimators: int = 1000
     early_stopping_rounds: int = 50
-    eval_metric: str = "nDCG(gain='exp', norel=1, ties='row')@10"   # LightGBM's own ndcg@10, exactly
+    eval_metric: str | None = None     # None: the experiment's primary metric, with its conventions
     learning_rate: float = 0.05
     num_leaves: int = 31
     min_child_samples: int = 20
@@ -146,16 +146,19 @@ class TrainingSpec:
         values.update(config or {})
         return system.own_settings(values)
 
-    def ranker_kwargs(self, system, config: dict | None = None, *, seed: int = 0) -> dict:
+    def ranker_kwargs(self, system, config: dict | None = None, *, seed: int = 0, eval_metric: str | None = None,
+                      backend_params: dict | None = None) -> dict:
         """Keyword arguments of :class:`ltr.models.Ranker` for ``system`` (a System, or a backend name), with a
-        tuned ``config`` applied."""
+        tuned ``config`` applied; ``eval_metric`` when ``training.eval_metric`` is not set, and
+        ``backend_params`` (e.g. hessian-scaled ones) under the declared ``training.params``."""
         if isinstance(system, str):
             from ltr.objectives import get_objective
             system = System(system, get_objective("lambdarank"))
         kwargs = self.settings(system, config)
+        params = {**(backend_params or {}), **self.params}
         kwargs.update(n_estimators=self.n_estimators, early_stopping_rounds=self.early_stopping_rounds,
-                      eval_metric=self.eval_metric, subsample=self.subsample, colsample=self.colsample,
-                      n_jobs=self.n_jobs, random_state=seed, params=dict(self.params) or None)
+                      eval_metric=self.eval_metric or eval_metric or "nDCG@10", subsample=self.subsample,
+                      colsample=self.colsample, n_jobs=self.n_jobs, random_state=seed, params=params or None)
         if self.cluster is not None:
             kwargs["cluster"] = dict(self.cluster) if isinstance(self.cluster, dict) else self.cluster
         return kwargs
@@ -173,8 +176,9 @@ class TrainingSpec:
         if not 0 < self.subsample <= 1 or not 0 < self.colsample <= 1:
             raise ConfigError("training.subsample and training.colsample must be in (0, 1]")
         _check_type(self.params, dict, "training.params")
-        from ltr.metrics import parse_metric
-        object.__setattr__(self, "eval_metric", repr(parse_metric(self.eval_metric)))
+        if self.eval_metric is not None:
+            from ltr.metrics import parse_metric
+            object.__setattr__(self, "eval_metric", repr(parse_metric(self.eval_metric)))
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,78 @@ class TuningSpec:
                 raise ConfigError(f"tuning.space[{name!r}]: an 'int' range needs integer bounds, got {spec!r}")
 
 
+SEARCHES = {"scale-aware": "hessian-unit regularisers drawn relative to each objective's own hessian scale",
+            "raw": "every value drawn in the backend's own units, the same for every objective"}
+FAMILIES = {"primary": "the primary metric across the non-baseline systems",
+            "metric": "each metric across the non-baseline systems",
+            "all": "every (non-baseline system, metric)"}
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """How systems are compared, beyond the budget: the ``[protocol]`` table.
+
+    Parameters
+    ----------
+    search : {"scale-aware", "raw"}, default="scale-aware"
+        ``"scale-aware"``: regularisers that act on hessians are drawn relative to each objective's own mean
+        hessian on the training fold (:mod:`ltr.models.scale`), so one draw means the same shrinkage for every
+        objective: ``reg_lambda = r * mean_hessian * reference_leaf_rows`` (a leaf of that many rows is
+        shrunk by ``1 / (1 + r)`` whatever the objective), XGBoost ``min_child_weight = mean_hessian`` and
+        LightGBM ``min_sum_hessian_in_leaf = 1e-3 * mean_hessian`` (their defaults, 1 and 1e-3, in units of
+        one row of unit hessian). Row counts (``min_child_samples``), leaves, depth and the learning rate are
+        drawn as they are. Gain-unit (``min_split_gain``/``gamma``) and gradient-unit (``lambda_l1``/
+        ``reg_alpha``) parameters have other scales and are never scaled; given in ``training.params`` they
+        are used as written. ``"raw"``: the backend's units, the same values for every objective.
+    reference_leaf_rows : int, default=20
+        The leaf size at which ``r`` is the shrinkage ratio (LightGBM's default ``min_data_in_leaf``).
+    align_gain : bool, default=True
+        Objectives that optimise a gain (LightGBM lambdarank, lambdarank_ref, XGBoost rank:ndcg) train with
+        the primary metric's gain (linear for trec_eval's ``nDCG``, ``2^y - 1`` for ``gain='exp'``) unless
+        the objective sets ``label_gain`` itself.
+    control : bool, default=False
+        Add an A/A control: the baseline retrained under the same protocol with other seeds (disjoint from
+        ``seeds``), named ``<baseline> (control)``, shown in every table as the noise floor and kept out of
+        the correction family.
+    run_level : bool, default=True
+        Also test at the level of trained runs (whole (system, seed) runs permuted within folds).
+    tukey : bool, default=True
+        Also the all-pairs randomised Tukey HSD on the primary metric.
+    power : float, default=0.8
+        The power at which the minimal detectable effect of each comparison is reported.
+    equivalence_margin : float or None, default=None
+        With a margin, a non-significant comparison is also tested for equivalence (TOST, paired): the only
+        way the report says "no difference".
+    """
+
+    search: str = "scale-aware"
+    reference_leaf_rows: int = 20
+    align_gain: bool = True
+    control: bool = False
+    run_level: bool = True
+    tukey: bool = True
+    power: float = 0.8
+    equivalence_margin: float | None = None
+
+    #: Keys that change what a cell computes (the rest change which cells exist or only the report).
+    CELL_KEYS = ("search", "reference_leaf_rows", "align_gain")
+
+    def __post_init__(self):
+        select(SEARCHES, self.search, what="search protocol")
+        _check_type(self.reference_leaf_rows, int, "protocol.reference_leaf_rows")
+        if self.reference_leaf_rows < 1:
+            raise ConfigError(f"protocol.reference_leaf_rows must be >= 1, got {self.reference_leaf_rows}")
+        for name in ("align_gain", "control", "run_level", "tukey"):
+            _check_type(getattr(self, name), bool, f"protocol.{name}")
+        _check_type(self.power, float, "protocol.power")
+        if not 0 < self.power < 1:
+            raise ConfigError(f"protocol.power must be in (0, 1), got {self.power}")
+        if self.equivalence_margin is not None:
+            _check_type(self.equivalence_margin, (int, float), "protocol.equivalence_margin")
+            if not self.equivalence_margin > 0:
+                raise ConfigError(f"protocol.equivalence_margin must be > 0, got {self.equivalence_margin}")
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A comparison of objectives x backends on one data set, with seeds, tuning, metrics and statistics.
@@ -243,15 +319,21 @@ class Experiment:
     metrics : list of str
         Harness metric names (``ltr.metrics``), reported per query; stored canonical, so ``ndcg@10`` and
         ``nDCG@10`` are one metric (listing it twice is refused).
+    primary : str, optional
+        The metric the claim is about (default: the first of ``metrics``): it is the correction family's
+        metric, every system early-stops on it (unless ``training.eval_metric`` is set) and objectives that
+        optimise a gain train with its gain (``protocol.align_gain``). The others are exploratory.
     baseline : str
         The system the others are tested against, ``"backend/objective"``.
     seeds : list of int
         Training seeds in [0, 2^32) (row/feature subsampling); the per-query value of a system is the mean over
         seeds. Deterministic systems (the first stage) run once per fold.
     test, correction, alpha : str, str, float
-        Paired test (``ltr.stats.TESTS``) and multiple-testing correction (``ltr.stats.CORRECTIONS``) across
-        the non-baseline systems of each metric.
-    training, tuning : TrainingSpec, TuningSpec or dict
+        Paired test (``ltr.stats.TESTS``) and multiple-testing correction (``ltr.stats.CORRECTIONS``).
+    family : {"primary", "metric", "all"}, default="primary"
+        The correction's family (:data:`FAMILIES`): the primary metric across the non-baseline systems; each
+        metric separately; or every (non-baseline system, metric).
+    training, tuning, protocol : TrainingSpec, TuningSpec, ProtocolSpec or dict
     expected : dict, optional
         Regression guard ``{"nDCG@10": [value, tolerance]}`` on the baseline's mean, checked after the run.
     base_dir : str
@@ -263,13 +345,16 @@ class Experiment:
     objectives: tuple[str, ...]
     backends: tuple[str, ...] = field(default_factory=lambda: tuple(available_backends()))
     metrics: tuple[str, ...] = ("nDCG@10", "nDCG(gain='exp', norel=1)@10", "AP", "RR", "P@10")
+    primary: str | None = None
     baseline: str | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
     test: str = "paired_t"
     correction: str = "holm"
+    family: str = "primary"
     alpha: float = 0.05
     training: TrainingSpec = field(default_factory=TrainingSpec)
     tuning: TuningSpec = field(default_factory=TuningSpec)
+    protocol: ProtocolSpec = field(default_factory=ProtocolSpec)
     expected: dict | None = None
     base_dir: str = "."
 
@@ -282,6 +367,8 @@ class Experiment:
         object.__setattr__(self, "data", data_spec(self.data))
         object.__setattr__(self, "training", _from_mapping(TrainingSpec, self.training, "training"))
         object.__setattr__(self, "tuning", _from_mapping(TuningSpec, self.tuning, "tuning"))
+        object.__setattr__(self, "protocol", _from_mapping(ProtocolSpec, self.protocol, "protocol"))
+        select(FAMILIES, self.family, what="correction family")
         for key in ("objectives", "backends", "metrics", "seeds"):
             value = getattr(self, key)
             if isinstance(value, (str, int)) or not value:
@@ -294,6 +381,10 @@ class Experiment:
         object.__setattr__(self, "objectives", _distinct(tuple(repr(o) for o in objectives), "objectives"))
         object.__setattr__(self, "metrics", _distinct(tuple(repr(parse_metric(m)) for m in self.metrics),
                                                       "metrics (in their canonical form)"))
+        primary = self.metrics[0] if self.primary is None else repr(parse_metric(self.primary))
+        if primary not in self.metrics:
+            raise ConfigError(f"primary metric {self.primary!r} is not in metrics {list(self.metrics)}; add it there")
+        object.__setattr__(self, "primary", primary)
         for s in self.seeds:
             _check_type(s, int, "each seed")
             if not 0 <= s <= MAX_SEED:
@@ -320,6 +411,11 @@ class Experiment:
             select({s.name: s for s in (*self.fixed_systems(), *self._systems)}, system.name,
                    what="baseline system")
             object.__setattr__(self, "baseline", system.name)
+        if self.protocol.control:
+            base = self.system(self.baseline)
+            if not base.trained:
+                raise ConfigError(f"protocol.control retrains the baseline with other seeds, but the baseline "
+                                  f"{self.baseline} is not trained; choose a trained baseline")
         if self.expected is not None:
             _check_type(self.expected, dict, "expected")
             canonical = {}
@@ -339,8 +435,32 @@ class Experiment:
         return list(self._systems)
 
     def system(self, name: str) -> System | FixedSystem:
-        """The system called ``name`` (trained or fixed)."""
-        return select({s.name: s for s in (*self.fixed_systems(), *self._systems)}, name, what="system")
+        """The system called ``name`` (trained, fixed or the control)."""
+        known = {s.name: s for s in (*self.fixed_systems(), *self._systems, *self.control_systems())}
+        return select(known, name, what="system")
+
+    def control_systems(self) -> list[ControlSystem]:
+        """The A/A control (``protocol.control``): the baseline retrained with :meth:`control_seeds`."""
+        if not self.protocol.control:
+            return []
+        base = next(s for s in self._systems if s.name == self.baseline)
+        return [ControlSystem(base.backend, base.objective)]
+
+    def control_seeds(self) -> tuple[int, ...]:
+        """As many seeds as ``seeds``, all larger than every seed of the experiment (so disjoint from them)."""
+        start = max(self.seeds) + 1
+        return tuple(range(start, start + len(self.seeds)))
+
+    def seeds_of(self, system) -> tuple:
+        """The seeds a system runs with: ``seeds``, the control's own, or (None,) for a fixed system."""
+        if not system.trained:
+            return (None,)
+        return self.control_seeds() if isinstance(system, ControlSystem) else self.seeds
+
+    @property
+    def stop_metric(self) -> str:
+        """The early-stopping metric: ``training.eval_metric`` if set, else the primary metric."""
+        return self.training.eval_metric or self.primary
 
     def fixed_systems(self) -> list[FixedSystem]:
         """Systems that are not trained: the first stage alone, in experiments on raw collections."""
@@ -395,12 +515,14 @@ class Experiment:
     #: experiment that differs from a finished one only in these extends it (new cells run, the others are
     #: kept). Metrics are among them: a cell's saved run is re-evaluated when the metric list changes.
     EXTENSIBLE_KEYS = ("objectives", "backends", "seeds", "metrics", "baseline", "test", "correction", "alpha",
-                       "expected")
+                       "expected", "family")
 
     def cell_fingerprint(self) -> str:
         """SHA-256 of what every cell's computation depends on (the declaration without
-        :attr:`EXTENSIBLE_KEYS`): two experiments with the same cell fingerprint share their finished cells."""
+        :attr:`EXTENSIBLE_KEYS`, and of the protocol only its :attr:`ProtocolSpec.CELL_KEYS`): two
+        experiments with the same cell fingerprint share their finished cells."""
         core = {k: v for k, v in self.to_dict().items() if k not in self.EXTENSIBLE_KEYS}
+        core["protocol"] = {k: v for k, v in core["protocol"].items() if k in ProtocolSpec.CELL_KEYS}
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
 
     # -- construction --------------------------------------------------------------------------------
@@ -433,7 +555,7 @@ class Experiment:
     def to_toml(self) -> str:
         """The declaration as TOML text (the one config format)."""
         from ltr.io.toml import dumps_toml
-        return dumps_toml(self.to_dict(), tables=("data", "training", "tuning"))
+        return dumps_toml(self.to_dict(), tables=("data", "training", "tuning", "protocol"))
 
 
 def _jsonable(obj):

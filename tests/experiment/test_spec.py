@@ -148,7 +148,13 @@ def test_metric_names_are_canonical():
     exp = Experiment(name="x", data=DATA, objectives=["lambdarank"], metrics=["nDCG@10", "P@10"],
                      expected={"nDCG@10": [0.5, 0.1]})
     assert exp.metrics == ("nDCG@10", "P@10")
-    assert exp.training.eval_metric == "nDCG(gain='exp', norel=1, ties='row')@10"
+    assert exp.primary == "nDCG@10" and exp.stop_metric == "nDCG@10"      # the first metric, by default
+    explicit = Experiment(name="x", data=DATA, objectives=["lambdarank"], metrics=["AP", "nDCG@10"],
+                          primary="nDCG@10", training={"eval_metric": "nDCG(gain='exp', norel=1, ties='row')@10"})
+    assert explicit.primary == "nDCG@10"
+    assert explicit.stop_metric == "nDCG(gain='exp', norel=1, ties='row')@10"
+    with pytest.raises(ConfigError, match=r"primary metric 'RR' is not in metrics"):
+        Experiment(name="x", data=DATA, objectives=["lambdarank"], metrics=["AP"], primary="RR")
 
 
 def test_systems_are_typed():
