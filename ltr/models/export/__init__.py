@@ -47,7 +47,7 @@ from ltr.models._fitted import fitted_model, load_model_dir
 from ltr.models.export.normalization import FeatureNormalization
 
 __all__ = ["ExportResult", "FORMATS", "FeatureNormalization", "export_model", "export_onnx", "manifest_path",
-           "read_export_manifest", "score_onnx"]
+           "probe_rows", "read_export_manifest", "score_onnx"]
 
 FORMAT, FORMAT_VERSION = "ltr-onnx", 1
 #: ``ltr export --format`` choices -> exporter.
