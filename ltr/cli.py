@@ -1,8 +1,9 @@
 """The ``ltr`` command: parses arguments, calls one verb of the library, prints.
 
-Verbs: ``evaluate`` (TREC qrels + run -> metrics), ``train`` / ``predict`` (LETOR files), ``run`` (an
-experiment), ``report`` (rebuild an experiment's reports), ``compare`` (two finished experiments), ``info``
-(registered objectives, metrics, extractors). Every error ltr raises on purpose is printed as one line and
+Verbs: ``evaluate`` (TREC qrels + run -> metrics), ``train`` / ``predict`` (LETOR files), ``export`` (a
+model for serving: ONNX + manifest), ``explain`` (TreeSHAP: why a query's top documents rank where they do),
+``run`` (an experiment), ``report`` (rebuild an experiment's reports), ``compare`` (two finished
+experiments), ``info`` (registered objectives, metrics, extractors). Every error ltr raises on purpose is printed as one line and
 exits with status 2; nothing else is caught, so a bug still shows its traceback.
 """
 
@@ -64,6 +65,99 @@ def _cmd_predict(args) -> int:
     from ltr.models import predict_file
     predict_file(args.model, args.data, args.out)
     print(f"run written to {args.out}")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from ltr.models.export import FeatureNormalization, export_model
+    normalization = "auto"
+    if args.normalization_file and args.normalize:
+        raise ConfigError("give either --normalize METHOD (per query) or --normalization FILE, not both")
+    if args.normalize:
+        normalization = FeatureNormalization(args.normalize, "query")
+    elif args.normalization_file:
+        from pathlib import Path
+        path = Path(args.normalization_file)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"{path}: not valid JSON ({err}); expected {{\"method\": ..., \"scope\": ..., "
+                              f"\"shift\": ..., \"scale\": ...}}") from None
+        normalization = FeatureNormalization.from_dict(data, source=str(path))
+    elif args.no_normalization:
+        normalization = None
+    check = None
+    if args.check:
+        from ltr.io import read_letor
+        check = read_letor(args.check)
+    result = export_model(args.model, args.out, format=args.format, normalization=normalization,
+                          ml_opset=args.ml_opset, check_data=check, tolerance=args.tolerance)
+    print(result)
+    return 0
+
+
+def _explain_payload(explanation, qid, top, n_features):
+    from ltr.report.explain import query_explanation
+    table = query_explanation(explanation, qid, top_k=top, n_features=n_features)
+    docs = []
+    for rank, block in table.groupby("rank", sort=True):
+        first = block.iloc[0]
+        docs.append({"rank": int(rank), "docid": str(first["docid"]),
+                     "label": None if first["label"] != first["label"] else float(first["label"]),
+                     "score": float(first["score"]), "score_vs_query_mean": float(first["score_vs_query_mean"]),
+                     "features": [{"feature": str(r.feature), "value": float(r.value),
+                                   "contribution": float(r.contribution), "vs_query_mean": float(r.vs_query_mean)}
+                                  for r in block.itertuples(index=False)]})
+    return table, docs
+
+
+def _cmd_explain(args) -> int:
+    from ltr.io import read_letor
+    from ltr.models import Ranker
+    from ltr.models.explain import explain
+    from ltr.report.explain import choose_query, contribution_importance
+    from ltr.report.tables import render_plain
+
+    ranker = Ranker.load(args.model)
+    explanation = explain(ranker, read_letor(args.data))
+    qid = args.qid if args.qid is not None else choose_query(explanation, top_k=args.top)
+    table, docs = _explain_payload(explanation, qid, args.top, args.features)
+    importance = contribution_importance(explanation, ranker.feature_importances_).head(args.importance)
+    if args.plot:
+        from ltr.report.explain import plot_query_explanation
+        plot_query_explanation(explanation, qid, top_k=args.top, n_features=max(args.features, 8), path=args.plot)
+    source = "LightGBM pred_contrib" if explanation.backend == "lightgbm" else "XGBoost pred_contribs"
+    header = (f"{explanation.backend}/{explanation.objective}, {explanation.n_trees} iterations; TreeSHAP "
+              f"({source}) of {len(explanation)} documents in {explanation.rows['qid'].nunique()} queries; "
+              f"max |sum of contributions + bias - raw score| = {explanation.additivity_error():.2g}")
+    if args.json:
+        json.dump({"model": str(args.model), "data": str(args.data), "backend": explanation.backend,
+                   "objective": explanation.objective, "qid": str(qid), "chosen": args.qid is None,
+                   "additivity_error": explanation.additivity_error(), "documents": docs,
+                   "importance": [{k: (float(v) if not isinstance(v, str) else v) for k, v in row.items()}
+                                  for row in importance.to_dict("records")]}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    print(header)
+    chosen = " (chosen: the largest query with a relevant document; pass --qid)" if args.qid is None else ""
+    print(f"\nquery {qid}{chosen}: why its top {len(docs)} documents rank where they do")
+    print("(vs_query_mean = contribution minus the query's mean contribution; per document these sum over all "
+          "features to score_vs_query_mean)")
+    rows = []
+    for d in docs:
+        for k, f in enumerate(d["features"]):
+            lead = [str(d["rank"]), d["docid"], "" if d["label"] is None else f"{d['label']:g}",
+                    f"{d['score']:.4f}", f"{d['score_vs_query_mean']:+.4f}"] if k == 0 else [""] * 5
+            rows.append(lead + [f["feature"], f"{f['value']:.4g}", f"{f['contribution']:+.4f}",
+                                f"{f['vs_query_mean']:+.4f}"])
+    print(render_plain(["rank", "docid", "label", "score", "score_vs_query_mean", "feature", "value",
+                        "contribution", "vs_query_mean"], rows, align="rllrrlrrr"))
+    print(f"\nfeature importance over all {len(explanation)} documents: mean |contribution| beside split gain")
+    print(render_plain(["feature", "mean |contribution|", "share", "gain share"],
+                       [[r.feature, f"{r.mean_abs_contribution:.4f}", f"{r.contribution_share:.3f}",
+                         f"{r.gain_share:.3f}"] for r in importance.itertuples(index=False)], align="lrrr"))
+    if args.plot:
+        print(f"\nplot written to {args.plot}")
     return 0
 
 
@@ -141,6 +235,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data")
     p.add_argument("--out", required=True, help="TREC run file to write")
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("export", help="export a saved model for serving (ONNX graph + manifest of the features)")
+    p.add_argument("model", help="model folder written by `ltr train` / Ranker.save")
+    p.add_argument("--format", default="onnx", help="onnx (the only format so far)")
+    p.add_argument("--out", required=True, help="file to write, e.g. ranker.onnx (its manifest goes beside it, "
+                                                "ranker.manifest.json)")
+    p.add_argument("--ml-opset", type=int, default=5, choices=[5, 3],
+                   help="ai.onnx.ml opset: 5 = TreeEnsemble, float64 throughout (default); 3 = "
+                        "TreeEnsembleRegressor, float64 thresholds but float32 scores, for older runtimes")
+    p.add_argument("--check", metavar="DATA", help="LETOR file to compare the graph with the model on (besides "
+                                                    "the probe rows on the split thresholds)")
+    p.add_argument("--tolerance", type=float, default=1e-5, help="largest accepted |onnx - native| (default 1e-5)")
+    p.add_argument("--normalize", choices=["zscore", "minmax"],
+                   help="put a per-query feature normalisation in the graph (one call = one query's documents)")
+    p.add_argument("--normalization", dest="normalization_file", metavar="FILE",
+                   help='JSON {"method": "zscore"|"minmax", "scope": "query"|"global", "shift": ..., "scale": ...}')
+    p.add_argument("--no-normalization", action="store_true",
+                   help="ignore a normalisation recorded in the model's manifest")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("explain", help="TreeSHAP: why a query's top documents rank where they do")
+    p.add_argument("model", help="model folder written by `ltr train` / Ranker.save")
+    p.add_argument("data", help="LETOR/SVMlight file holding the query")
+    p.add_argument("--qid", help="query to explain (default: the largest query with a relevant document)")
+    p.add_argument("--top", type=int, default=5, help="documents to explain (default 5)")
+    p.add_argument("--features", type=int, default=5, help="features shown per document (default 5)")
+    p.add_argument("--importance", type=int, default=10, help="rows of the feature-importance table (default 10)")
+    p.add_argument("--plot", metavar="PNG", help="also draw the query's explanation into this PNG file")
+    p.add_argument("--json", action="store_true", help="print the explanation as JSON")
+    p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("run", help="run an experiment (.toml or .py); resumes an interrupted run")
     p.add_argument("experiment")

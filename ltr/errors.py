@@ -68,3 +68,7 @@ class ModelFormatError(LTRError, ValueError):
 
 class FeatureMismatchError(LTRError, ValueError):
     """Feature names or order differ from those seen at fit time."""
+
+
+class ExportError(ConfigError):
+    """A model cannot be exported faithfully (a feature the target format lacks, or scores that differ)."""

@@ -15,7 +15,7 @@ The gradient kernels (:mod:`ltr.objectives._kernels`) are numba-compiled with nu
 
 from ltr.objectives._kernels import (
     HAVE_NUMBA, lambdarank_grad_hess, lambdarank_numpy, lightgbm_sigmoid, ranknet_grad_hess, ranknet_loss,
-    ranknet_numpy,
+    ranknet_numpy, ranknet_sampled_grad_hess, ranknet_sampled_reference,
 )
 from ltr.objectives.base import (
     BACKENDS, LABEL_KINDS, Objective, available_objectives, get_objective, quantize, register, registry,
@@ -29,5 +29,6 @@ __all__ = [
     "BACKENDS", "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
     "Multiclass", "Objective", "RankNet", "RankXENDCG", "Regression", "available_objectives",
     "default_label_gain", "get_objective", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid",
-    "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "register", "registry",
+    "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "ranknet_sampled_grad_hess",
+    "ranknet_sampled_reference", "register", "registry",
 ]

@@ -58,7 +58,7 @@ def test_objectives_are_immutable():
     with pytest.raises(TypeError):
         obj.params["sigma"] = 3.0
     assert copy.deepcopy(obj) is obj
-    assert obj.sigma == 1.0 and obj.params == {"sigma": 1.0, "normalize": False}
+    assert obj.sigma == 1.0 and obj.params == {"sigma": 1.0, "normalize": False, "pairs_per_doc": None, "seed": 0}
 
 
 def test_registry_contents_and_metadata():
@@ -85,7 +85,7 @@ def test_unknown_name_lists_the_registered_ones():
 
 def test_unknown_parameters_list_the_valid_ones():
     with pytest.raises(UnknownNameError, match=r"objective 'ranknet' got unknown parameters \['sigmoid'\]; "
-                                               r"valid: \['normalize', 'sigma'\]"):
+                                               r"valid: \['normalize', 'pairs_per_doc', 'seed', 'sigma'\]"):
         get_objective("ranknet(sigmoid=2)")
     with pytest.raises(UnknownNameError, match=r"did you mean 'truncation_level'"):
         get_objective("lambdarank(truncation=10)")
