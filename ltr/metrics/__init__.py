@@ -23,13 +23,15 @@ same score; tree ensembles often produce ties, and LightGBM keeps tied rows in i
 """
 
 from ltr.metrics.ap import AP, Bpref
-from ltr.metrics.base import TIES, Metric, Ranking, available_metrics, parse_metric, register, registry
+from ltr.metrics.base import (
+    CONVENTIONS, TIES, Metric, Ranking, available_metrics, parse_metric, parse_metrics, register, registry,
+)
 from ltr.metrics.dcg import DCG, nDCG
 from ltr.metrics.err import ERR
 from ltr.metrics.evaluate import MISSING_QUERIES, aggregate, evaluate
 from ltr.metrics.precision import P, R, Judged, Rprec, Success
 from ltr.metrics.rr import RR
 
-__all__ = ["AP", "Bpref", "DCG", "ERR", "Judged", "MISSING_QUERIES", "Metric", "P", "R", "RR", "Ranking",
-           "Rprec", "Success", "TIES", "aggregate", "available_metrics", "evaluate", "nDCG", "parse_metric",
-           "register", "registry"]
+__all__ = ["AP", "Bpref", "CONVENTIONS", "DCG", "ERR", "Judged", "MISSING_QUERIES", "Metric", "P", "R", "RR",
+           "Ranking", "Rprec", "Success", "TIES", "aggregate", "available_metrics", "evaluate", "nDCG",
+           "parse_metric", "parse_metrics", "register", "registry"]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ltr.errors import ConfigError, DataError, LabelError
 from ltr.metrics import _fast
-from ltr.metrics.base import Metric, Ranking, _float32_scores, order_within_queries, parse_metric
+from ltr.metrics.base import Metric, Ranking, _float32_scores, order_within_queries, parse_metrics
 from ltr.naming import select
 from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
 
@@ -42,10 +42,6 @@ def _numbers(column: pd.Series, what: str, error) -> np.ndarray:
                     f"e.g. pd.to_numeric(frame[{column.name!r}])") from None
 
 
-def _name(metric) -> str:
-    return metric if isinstance(metric, str) else repr(metric)
-
-
 def _examples(values, n=3) -> str:
     values = list(values)
     shown = ", ".join(repr(str(v)) for v in values[:n])
@@ -53,18 +49,8 @@ def _examples(values, n=3) -> str:
 
 
 def _prepare_metrics(metrics) -> tuple[list[str], list[Metric]]:
-    if isinstance(metrics, (str, Metric)):
-        metrics = [metrics]
-    metrics = list(metrics)
-    if not metrics:
-        raise ConfigError("evaluate needs at least one metric, e.g. metrics=['nDCG@10', 'AP']")
-    names = [_name(m) for m in metrics]
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise ConfigError(f"metric {name!r} is given twice; give each metric once")
-        seen.add(name)
-    return names, [parse_metric(m) for m in metrics]
+    parsed = parse_metrics(metrics, what="evaluate")
+    return list(parsed), list(parsed.values())
 
 
 def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Metric] | str, *,
