@@ -3,9 +3,10 @@ r"""The LETOR evaluation scripts' NDCG@k, P@k and MAP, so that our figures sit n
 Published LETOR 3.0 and 4.0 baselines (and most papers that compare with them) were computed with
 Microsoft's Perl scripts ``Eval-Score-3.0.pl`` and ``Eval-Score-4.0.pl`` (Jun Xu and Tie-Yan Liu; the 4.0
 version modified by Jun Xu on 2009-03-03 and 2009-04-24), not with trec_eval. Read from the scripts
-themselves (copies of the LETOR distribution's files kept in public repositories, e.g.
-``JuniorZilles/tcc_learning_to_rank`` for both; no code is taken from them), they differ from trec_eval in
-five ways:
+themselves (copies of the LETOR distribution's files kept in public repositories: ``Eval-Score-4.0.pl`` in
+``diogofreitasribeiro/PG-Rank``, with the 4.0 file format's parse line; ``Eval-Score-3.0.pl`` in
+``JuniorZilles/tcc_learning_to_rank`` and ``gcmgomes/L2R-Framework``; no code is taken from them), they
+differ from trec_eval in five ways:
 
 1. **Gain table.** ``%hsNdcgRelScore = (2 => 3, 1 => 1, 0 => 0)``, i.e. :math:`2^{\ell} - 1` for the
    labels 0, 1, 2 of the LETOR data sets. Other labels are not in the table (Perl reads them as gain 0 and
@@ -58,8 +59,8 @@ def _gains(labels: np.ndarray, judged: np.ndarray, what: str) -> np.ndarray:
     bad = ~np.isin(lab, list(GAIN))
     if bad.any():
         raise LabelError(f"{what} follows the LETOR scripts, whose gain table has labels 0, 1 and 2 only; found "
-                         f"label {lab[np.flatnonzero(bad)[0]]!r} ({int(bad.sum())} documents). Use the trec_eval "
-                         f"convention (the default) for other labels")
+                         f"label {float(lab[np.flatnonzero(bad)[0]])!r} ({int(bad.sum())} ranked document(s)). Use "
+                         f"the trec_eval convention (the default) for other labels")
     return np.exp2(lab) - 1.0          # exact for 0, 1, 2: 0, 1, 3
 
 
