@@ -28,9 +28,20 @@ from ltr.metrics.base import (
 )
 from ltr.metrics.dcg import DCG, nDCG
 from ltr.metrics.err import ERR
-from ltr.metrics.evaluate import MISSING_QUERIES, aggregate, evaluate
 from ltr.metrics.precision import P, R, Judged, Rprec, Success
 from ltr.metrics.rr import RR
+
+_LAZY = {"MISSING_QUERIES", "aggregate", "evaluate"}
+
+
+def __getattr__(name):
+    # evaluate() works on pandas frames; importing pandas costs more than a small evaluation, so the
+    # frame API loads on first use (`ltr evaluate` and `ltr info` never need it)
+    if name in _LAZY:
+        from ltr.metrics import frames
+        return getattr(frames, name)
+    raise AttributeError(f"module 'ltr.metrics' has no attribute {name!r}")
+
 
 __all__ = ["AP", "Bpref", "CONVENTIONS", "DCG", "ERR", "Judged", "MISSING_QUERIES", "Metric", "P", "R", "RR",
            "Ranking", "Rprec", "Success", "TIES", "aggregate", "available_metrics", "evaluate", "nDCG",

@@ -1,6 +1,6 @@
 """Optional accelerator for :func:`ltr.metrics.evaluate`: numba kernels over Arrow string buffers.
 
-The numpy path in ``evaluate.py`` is the reference implementation; this module computes the same
+The numpy path in ``frames.py`` is the reference implementation; this module computes the same
 :class:`~ltr.metrics.base.Ranking` (or reports that it cannot, returning None) and the tests check both
 against trec_eval. Work is done per query, where it is cache-local: a small hash table of the query's
 qrels docids (exact byte comparison, so no hash collision can change a label), a duplicate check of the

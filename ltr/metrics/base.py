@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ltr.schema import check_group_sizes
 from ltr.errors import ConfigError, DataError, LabelError
 from ltr.metrics.names import expand_trec_eval, translate
 from ltr.naming import check_params, format_spec, parse_spec, select
@@ -498,6 +497,7 @@ class Ranking:
         if len(scores) != n:
             raise DataError(f"labels and scores must have the same length, got {n} labels and "
                             f"{len(scores)} scores")
+        from ltr.schema import check_group_sizes      # here: ltr.schema imports pandas, which `ltr evaluate` avoids
         sizes = check_group_sizes(np.asarray(group_sizes), n, source="the scored candidates")
         offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
         qidx = _segment_index(offsets)

@@ -9,7 +9,8 @@ import pandas as pd
 
 from ltr.errors import ConfigError, DataError, LabelError
 from ltr.metrics import _fast
-from ltr.metrics.base import Metric, Ranking, _float32_scores, order_within_queries, parse_metrics
+from ltr.metrics.arrays import rankings
+from ltr.metrics.base import Metric, Ranking, _float32_scores, parse_metrics
 from ltr.naming import select
 from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
 
@@ -199,25 +200,8 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
     found = hit[keep]
     row_labels = np.where(found >= 0, labels_q[in_run][np.maximum(found, 0)], np.nan)  # NaN: not in qrels
     pool_rows = np.flatnonzero((qrels_eval >= 0) & (labels_q >= 0))
-    pool_q = qrels_eval[pool_rows]
-    pool_l = labels_q[pool_rows]
-    porder = np.lexsort((-pool_l, pool_q))
-    pool_offsets = np.r_[0, np.cumsum(np.bincount(pool_q, minlength=n_eval))].astype(np.int64)
-    offsets = np.r_[0, np.cumsum(np.bincount(qidx, minlength=n_eval))].astype(np.int64)
-    max_label = float(pool_l.max()) if len(pool_l) else 0.0
-
-    rankings: dict[str, Ranking] = {}
-    values = []
-    for metric in parsed:
-        ties = metric.ties
-        if ties not in rankings:
-            order, blocks = order_within_queries(qidx, n_eval, scores[keep], ties, docid_rank)
-            ranked = row_labels[order]
-            judged = ranked >= 0                                   # NaN (not in qrels) and < 0: unjudged
-            rankings[ties] = Ranking(offsets=offsets, labels=np.where(judged, ranked, 0.0), judged=judged,
-                                     pool_offsets=pool_offsets, pool_labels=pool_l[porder], blocks=blocks,
-                                     max_label=max_label)
-        values.append(metric._values(rankings[ties]))
+    values = rankings(parsed, qidx, n_eval, scores[keep], row_labels, qrels_eval[pool_rows], labels_q[pool_rows],
+                      docid_rank)
     return _frame(eval_qids, names, values)
 
 
