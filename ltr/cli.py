@@ -40,16 +40,23 @@ def _quick_table(path, fields: int, number: int):
         raw.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    rows = [toks for toks in (line.split() for line in raw.split(b"\n")) if toks]
-    if any(len(toks) != fields for toks in rows):
+    # every non-blank line (lines end at LF; other ASCII whitespace separates fields) has `fields` fields
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    space = np.zeros(256, dtype=bool)
+    space[list(b" \t\n\r\x0b\x0c")] = True
+    is_tok = ~space[buf]
+    starts = np.flatnonzero(is_tok & ~np.r_[False, is_tok[:-1]])
+    per_line = np.bincount(np.cumsum(buf == 10)[starts], minlength=1) if len(starts) else np.zeros(1, int)
+    if ((per_line != 0) & (per_line != fields)).any():
         return None
+    rows = np.array(raw.split(), dtype=object).reshape(-1, fields)
     plain = re.compile(rb"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-    numbers = [toks[number] for toks in rows]
-    if not all(plain.fullmatch(t) for t in numbers):
+    numbers = rows[:, number].tolist()
+    if not all(map(plain.fullmatch, numbers)):
         return None
-    qids = np.array([toks[0] for toks in rows], dtype="S")
-    docids = np.array([toks[2] for toks in rows], dtype="S")
-    return qids, docids, np.array([float(t) for t in numbers], dtype=np.float64)
+    qids = rows[:, 0].astype("S")
+    docids = rows[:, 2].astype("S")
+    return qids, docids, np.array(list(map(float, numbers)), dtype=np.float64)
 
 
 def _evaluate_quick(qrels_path, run_path, metrics, zero):
@@ -160,8 +167,39 @@ def _cmd_compare(args) -> int:
     return 0
 
 
+def extractor_names() -> list[str]:
+    """Names of the built-in feature extractors, read from the source of the ``features`` package.
+
+    Importing the extractors loads scikit-learn and scipy (seconds); ``ltr info`` only prints their names,
+    so it reads them where they are declared: the first ``name = "..."`` line in the body of every class
+    decorated with ``@register`` in the package's modules (a line scan: parsing the modules with ``ast``
+    costs more than the rest of ``ltr info``). tests/test_cli.py checks that this equals
+    ``features.available()``.
+    """
+    import importlib.util
+    import re
+    from pathlib import Path
+
+    attr = re.compile(r"""    name\s*=\s*(["'])([^"']+)\1""")
+    names = []
+    for path in sorted(Path(importlib.util.find_spec("features").origin).parent.glob("*.py")):
+        state = None                                     # None -> "decorated" -> "class" -> None
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("@register"):
+                state = "decorated"
+            elif state == "decorated" and line.startswith("class "):
+                state = "class"
+            elif state == "class":
+                m = attr.match(line)
+                if m:
+                    names.append(m.group(2))
+                    state = None
+                elif line and not line[0].isspace() and not line.startswith("#"):
+                    state = None                         # the class ended without a name of its own
+    return sorted(names)
+
+
 def _cmd_info(args) -> int:
-    from features import available
     from ltr.metrics import available_metrics
     from ltr.objectives import available_objectives, get_objective
     print("objectives:")
@@ -169,7 +207,7 @@ def _cmd_info(args) -> int:
         obj = get_objective(name)
         print(f"  {name:<18} {obj.family:<10} backends={','.join(obj.backends)}")
     print("metrics: " + ", ".join(available_metrics()))
-    print("feature extractors: " + ", ".join(available()))
+    print("feature extractors: " + ", ".join(extractor_names()))
     return 0
 
 

@@ -228,3 +228,19 @@ def test_evaluate_equals_the_trec_eval_binary(tmp_path, capsys):
             assert ours["num_q"] == ref["num_q"]
             for m in measures:
                 assert ours[m] == ref[m], (seed, extra, m)
+
+
+def test_info_reads_the_extractor_registry_without_importing_it():
+    """Oracle: features.available() (the registry filled by importing the extractors); `ltr info` reads the
+    same names from the source so that it imports neither scikit-learn, scipy, numba nor pandas."""
+    import subprocess
+    import sys
+
+    from features import available
+    from ltr.cli import extractor_names
+    assert extractor_names() == available()
+    code = ("import sys, io, contextlib; from ltr.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()): main(['info'])\n"
+            "print(sorted(m for m in ('sklearn', 'scipy', 'numba', 'pandas', 'features') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ltr.objectives._kernels import ranknet_grad_hess
 from ltr.objectives.base import Objective, apply_weights, boolean, grad_inputs, positive_float, register
 
 __all__ = ["RankNet"]
@@ -125,6 +124,7 @@ class RankNet(Objective):
         grad, hess : ndarray of shape (n_samples,), float64
         """
         y, s, _, offsets = grad_inputs(labels, scores, group_sizes)
+        from ltr.objectives._kernels import ranknet_grad_hess   # numba loads on first use, not with the registry
         grad, hess = ranknet_grad_hess(y, s, offsets, self.params["sigma"], self.params["normalize"],
                                        use_numba=use_numba)
         return apply_weights(grad, hess, weights)
