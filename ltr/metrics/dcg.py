@@ -90,12 +90,12 @@ class nDCG(Metric):
         if self.convention != "trec_eval":
             return letor.ndcg(ranking, self.cutoff, repr(self))
         dcg = _dcg(ranking, self._top(ranking), self.gain)
-        ideal_gain = gain_values(ranking.pool_labels, self.gain) / np.log2(ranking.pool_pos + 2.0)
-        top = ranking.pool_pos < self.cutoff if self.cutoff is not None else None
-        if top is None:
-            idcg = np.bincount(ranking.pool_qidx, weights=ideal_gain, minlength=ranking.n_queries)
-        else:
-            idcg = np.bincount(ranking.pool_qidx[top], weights=ideal_gain[top], minlength=ranking.n_queries)
+        pos, qidx, labels = ranking.pool_pos, ranking.pool_qidx, ranking.pool_labels
+        if self.cutoff is not None:                  # only the top of each ideal ranking counts
+            top = pos < self.cutoff
+            pos, qidx, labels = pos[top], qidx[top], labels[top]
+        ideal_gain = gain_values(labels, self.gain) / np.log2(pos + 2.0)
+        idcg = np.bincount(qidx, weights=ideal_gain, minlength=ranking.n_queries)
         out = np.full(ranking.n_queries, float(self.norel))
         ok = idcg > 0
         out[ok] = dcg[ok] / idcg[ok]
