@@ -16,7 +16,12 @@ name                                        equals
 ``P(rel=2)@5``                              trec_eval ``-l 2 P.5``
 ``nDCG(gain='exp', norel=1, ties='row')@10`` LightGBM's ``ndcg@10``, XGBoost's ``ndcg@10``
 ``nDCG(gain='exp', ties='row')@10``         XGBoost's ``ndcg@10-``
+``nDCG(convention='letor4')@10``            the LETOR 4.0 script's NDCG@10 (:mod:`ltr.metrics.letor`)
 =========================================== ==========================================================
+
+trec_eval's and ir_measures' names are read too (``ndcg_cut_10``, ``P.10``, ``map``, ``SetP``, ...; see
+:mod:`ltr.metrics.names`): ``parse_metric('ndcg_cut_10') == parse_metric('nDCG@10')``, one repr.
+:func:`parse_metrics` canonicalises a list and refuses two names of one measure.
 
 ``nDCG(gain='exp', norel=1)@10`` equals LightGBM's value whenever no two candidates of a query have the
 same score; tree ensembles often produce ties, and LightGBM keeps tied rows in input order.
