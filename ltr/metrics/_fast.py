@@ -284,9 +284,24 @@ if AVAILABLE:
             n_q = r1 - r0
             if n_out == n_q:
                 idx = idx_buf[:n_q]
+                neg = np.empty(n_q, dtype=np.float32)
                 for t in range(n_q):
                     idx[t] = _row(run_rows, r0 + t)
-                _merge_sort(idx, tmp_buf[:n_q], key, doff, ddata)
+                    neg[t] = -key[idx[t]]
+                # a library sort by score, then the merge sort (docid descending) inside runs of equal score
+                order = np.argsort(neg, kind="mergesort")
+                tmp = tmp_buf[:n_q]
+                for t in range(n_q):
+                    tmp[t] = idx[order[t]]
+                idx[:] = tmp
+                a = 0
+                while a < n_q:
+                    b = a + 1
+                    while b < n_q and key[idx[b]] == key[idx[a]]:
+                        b += 1
+                    if b - a > 1:
+                        _merge_sort(idx[a:b], tmp_buf[a:b], key, doff, ddata)
+                    a = b
             else:
                 idx = idx_buf[:n_out]
                 filled = 0
