@@ -171,13 +171,14 @@ if AVAILABLE:
         return t if len(rows) == 0 else rows[t]
 
     @_jit
-    def rank_queries(run_start, run_end, run_rows, key, doff, ddata,
+    def rank_queries(run_start, run_end, run_rows, key, ukey, doff, ddata,
                      qrels_start, qrels_end, qrels_rows, qoff, qdata, qlabels, depth):
         """Rank each query's run rows and look up their labels.
 
         Query q's run rows are ``run_rows[run_start[q]:run_end[q]]`` (its qrels rows likewise); an empty
         ``run_rows`` / ``qrels_rows`` means the rows themselves (a run already grouped by query: no
-        gathering). Returns (ranked_offsets, ranked_labels, ranked_judged, n_retrieved, pool_labels,
+        gathering). ``key`` holds the float32 scores, ``ukey`` the same as uint32 words whose ascending order
+        is the scores' descending order (for the full sort). Returns (ranked_offsets, ranked_labels, ranked_judged, n_retrieved, pool_labels,
         pool_offsets, status, bad_row): the top ``depth`` (all if depth <= 0) rows per query in rank order; pool_labels holds each
         query's judged labels (>= 0), its first ``depth`` entries (all if depth <= 0) in descending order.
         status 1: duplicate docid in the run (bad_row = run row); 2: in the qrels (bad_row = qrels row).
@@ -214,6 +215,7 @@ if AVAILABLE:
             cap_max *= 2
         # scratch tables, allocated once and cleared per query (only the slots a query used)
         table = np.full(cap_max, -1, dtype=np.int64)
+        table_h = np.zeros(cap_max, dtype=np.uint64)
         seen = np.full(cap_max, -1, dtype=np.int64)
         seen_h = np.zeros(cap_max, dtype=np.uint64)
         idx_buf = np.empty(max(max_run, 1), dtype=np.int64)
@@ -227,9 +229,10 @@ if AVAILABLE:
             mask = np.uint64(cap - 1)
             for t in range(qrels_start[q], qrels_end[q]):
                 r = _row(qrels_rows, t)
-                s = np.int64(_hash(qoff, qdata, r) & mask)
+                h = _hash(qoff, qdata, r)
+                s = np.int64(h & mask)
                 while table[s] >= 0:
-                    if _cmp(qoff, qdata, table[s], qoff, qdata, r) == 0:
+                    if table_h[s] == h and _cmp(qoff, qdata, table[s], qoff, qdata, r) == 0:
                         status[q] = 2
                         bad[q] = r
                         break
@@ -237,6 +240,7 @@ if AVAILABLE:
                 if status[q] != 0:
                     break
                 table[s] = r
+                table_h[s] = h
             if status[q] != 0:
                 break
             # Step 2: the query's pool, top `depth` first in descending order
@@ -284,15 +288,16 @@ if AVAILABLE:
             n_q = r1 - r0
             if n_out == n_q:
                 idx = idx_buf[:n_q]
-                neg = np.empty(n_q, dtype=np.float32)
+                packed = np.empty(n_q, dtype=np.uint64)
                 for t in range(n_q):
                     idx[t] = _row(run_rows, r0 + t)
-                    neg[t] = -key[idx[t]]
-                # a library sort by score, then the merge sort (docid descending) inside runs of equal score
-                order = np.argsort(neg, kind="mergesort")
+                    packed[t] = (np.uint64(ukey[idx[t]]) << np.uint64(32)) | np.uint64(t)
+                # one library sort of (score key, position) words, then the merge sort (docid descending)
+                # inside runs of equal scores only
+                packed.sort()
                 tmp = tmp_buf[:n_q]
                 for t in range(n_q):
-                    tmp[t] = idx[order[t]]
+                    tmp[t] = idx[np.int64(packed[t] & np.uint64(0xFFFFFFFF))]
                 idx[:] = tmp
                 a = 0
                 while a < n_q:
@@ -320,11 +325,12 @@ if AVAILABLE:
             o = out_off[q]
             for t in range(n_out):
                 r = idx[t]
-                s = np.int64(_hash(doff, ddata, r) & mask)
+                h = _hash(doff, ddata, r)
+                s = np.int64(h & mask)
                 lab = 0.0
                 jud = False
                 while table[s] >= 0:
-                    if _cmp(qoff, qdata, table[s], doff, ddata, r) == 0:
+                    if table_h[s] == h and _cmp(qoff, qdata, table[s], doff, ddata, r) == 0:
                         v = qlabels[table[s]]
                         if v >= 0:
                             lab = v

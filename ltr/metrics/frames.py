@@ -10,7 +10,7 @@ import pandas as pd
 from ltr.errors import ConfigError, DataError, LabelError
 from ltr.metrics import _fast
 from ltr.metrics.arrays import rankings
-from ltr.metrics.base import Metric, Ranking, _float32_scores, parse_metrics
+from ltr.metrics.base import Metric, Ranking, _descending_key, _float32_scores, parse_metrics
 from ltr.naming import select
 from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
 
@@ -293,9 +293,10 @@ def _evaluate_fast(qrels, run, scores, labels_q, zero, depth):
     run_start, run_end, run_rows = _query_ranges(run_blocks, run_map, n_eval)
     qrels_start, qrels_end, qrels_rows = _query_ranges(qrels_blocks, qrels_map, n_eval)
     key = _float32_scores(scores)
+    ukey = _descending_key(key)           # sort keys of the full sort (also taken by queries shorter than depth)
 
     def rank(a, b):
-        return _fast.rank_queries(run_start[a:b], run_end[a:b], run_rows, key, doff, ddata,
+        return _fast.rank_queries(run_start[a:b], run_end[a:b], run_rows, key, ukey, doff, ddata,
                                   qrels_start[a:b], qrels_end[a:b], qrels_rows, qoff, qdata, labels_q, depth)
 
     # queries are independent and the kernel releases the GIL: ranges of queries run in threads
