@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ltr.errors import ConfigError, DataError, LabelError
+from ltr.errors import DataError, LabelError
 from ltr.metrics import _fast
 from ltr.metrics.arrays import rankings
 from ltr.metrics.base import Metric, Ranking, _descending_key, _float32_scores, parse_metrics
