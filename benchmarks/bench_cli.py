@@ -45,16 +45,22 @@ def write_trec(folder: Path, n_queries: int, depth: int, seed: int = 0) -> tuple
     return qrels, run
 
 
-def time_command(argv: list[str], runs: int, warmup: int = 2) -> list[float]:
-    """Wall times of `runs` fresh processes (after `warmup` untimed ones, for the OS file cache)."""
+def time_command(argv: list[str], runs: int, warmup: int = 2) -> tuple[list[float], list[float]]:
+    """Wall times and CPU times (user + system) of `runs` fresh processes (after `warmup` untimed ones, for
+    the OS file cache). CPU time is less sensitive than wall time to other jobs on the machine."""
+    import resource
+
     for _ in range(warmup):
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    out = []
+    wall, cpu = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t = time.perf_counter()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        out.append(time.perf_counter() - t)
-    return out
+        wall.append(time.perf_counter() - t)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main():
@@ -84,10 +90,11 @@ def main():
             print("trec_eval not found (--trec-eval, $TREC_EVAL or PATH): its rows are left out")
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
         print(f"{args.runs} cold runs each; load average {load:.1f} at the start; {os.cpu_count()} cores")
-        print(f"{'command':34s} {'median':>8s} {'max':>8s} {'min':>8s}")
+        print(f"{'command':34s} {'median':>8s} {'max':>8s} {'min':>8s} {'cpu med':>8s}   (seconds; cpu = user + sys)")
         for name, argv in commands.items():
-            times = time_command(argv, args.runs)
-            print(f"{name:34s} {statistics.median(times):8.3f} {max(times):8.3f} {min(times):8.3f}", flush=True)
+            wall, cpu = time_command(argv, args.runs)
+            print(f"{name:34s} {statistics.median(wall):8.3f} {max(wall):8.3f} {min(wall):8.3f} "
+                  f"{statistics.median(cpu):8.3f}", flush=True)
 
 
 if __name__ == "__main__":
