@@ -37,5 +37,5 @@ def path(request, monkeypatch):
         monkeypatch.setattr(_fast, "AVAILABLE", False)
     else:
         # the module, not the function of the same name that ltr.metrics re-exports
-        monkeypatch.setattr(importlib.import_module("ltr.metrics.evaluate"), "FAST_MIN_ROWS", 0)
+        monkeypatch.setattr(importlib.import_module("ltr.metrics.frames"), "FAST_MIN_ROWS", 0)
     return request.param

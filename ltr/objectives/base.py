@@ -30,7 +30,6 @@ import numpy as np
 
 from ltr.errors import ConfigError, DataError, LabelError, UnknownNameError
 from ltr.naming import check_params, format_spec, parse_spec, select
-from ltr.schema import check_group_sizes
 
 __all__ = [
     "BACKENDS", "LABEL_KINDS", "Objective", "available_objectives", "get_objective", "register", "registry",
@@ -195,6 +194,7 @@ def as_labels(labels, *, name: str = "labels") -> np.ndarray:
 
 def as_group_sizes(group_sizes, n_rows: int) -> np.ndarray:
     """Positive integer group sizes summing to ``n_rows`` (GroupError naming both numbers otherwise)."""
+    from ltr.schema import check_group_sizes      # here: ltr.schema imports pandas, which listing objectives avoids
     return check_group_sizes(group_sizes, n_rows)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ltr.objectives._kernels import ranknet_grad_hess, ranknet_sampled_grad_hess
 from ltr.objectives.base import (
     Objective, apply_weights, boolean, grad_inputs, integer, optional_positive_int, positive_float, register,
 )
@@ -160,6 +159,8 @@ class RankNet(Objective):
         grad, hess : ndarray of shape (n_samples,), float64
         """
         y, s, _, offsets = grad_inputs(labels, scores, group_sizes)
+        # numba loads on first use, not with the registry
+        from ltr.objectives._kernels import ranknet_grad_hess, ranknet_sampled_grad_hess
         p = self.params
         if p["pairs_per_doc"] is not None:
             grad, hess = ranknet_sampled_grad_hess(y, s, offsets, p["sigma"], p["normalize"], p["pairs_per_doc"],

@@ -125,8 +125,8 @@ def test_collection_declaration_is_canonical():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"metrics": ["nDCG@10", "P@10", "nDCG@10"]}, r"metrics \(in their canonical form\) lists \['nDCG@10'\] more "
-                                                  r"than once"),
+    ({"metrics": ["nDCG@10", "P@10", "ndcg_cut_10"]}, r"metrics \(in their canonical form\) lists \['nDCG@10'\] "
+                                                      r"more than once"),
     ({"seeds": [0, 1, 0]}, r"seeds lists \['0'\] more than once"),
     ({"backends": ["lightgbm", "lightgbm"]}, r"backends lists \['lightgbm'\] more than once"),
     ({"seeds": [2**32]}, r"seed 4294967296 is outside \[0, 2\^32 - 1\]"),
