@@ -372,9 +372,19 @@ class ClickLog:
         if not _trusted:
             other = ClickLog.from_frame(frame, source=source)
             frame, drops = other.frame, other.drops if drops is None else drops
-        self.frame = frame
+        self._frame = frame
+        self._matrix: SerpMatrix | None = None
+        self._extra: dict = {}
+        self._session_ids = None
         self.drops = drops if drops is not None else Drops()
         self.source = source
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The impressions (built on first use for logs made from a SERP matrix, e.g. simulated ones)."""
+        if self._frame is None:
+            self._frame = self._frame_from_matrix()
+        return self._frame
 
     # -- construction -----------------------------------------------------------------------------
     @classmethod
@@ -556,9 +566,62 @@ class ClickLog:
             frame[name] = values
         return cls(frame, drops=drops or Drops(), source=source, _trusted=True)
 
+    @classmethod
+    def from_matrix(cls, serps: "SerpMatrix", *, session_ids=None, extra: dict | None = None,
+                    drops: Drops | None = None, source: str = "serps") -> "ClickLog":
+        """A log whose SERPs are already a valid :class:`SerpMatrix` (the simulators' fast path).
+
+        The impression frame is built only when first used. ``session_ids`` (one per SERP; default
+        ``"0"``, ``"1"``, ...) and ``extra`` (column name -> array of shape (n_serps, max_len), or
+        ``(codes of shape (n_serps,), categories)`` for a per-SERP categorical such as ``ranker``) are
+        attached to the impressions then.
+        """
+        log = cls(None, drops=drops, source=source, _trusted=True)
+        log._matrix = serps
+        log._extra = dict(extra or {})
+        log._session_ids = session_ids
+        return log
+
+    def _frame_from_matrix(self) -> pd.DataFrame:
+        m = self._matrix
+        mask = m.mask
+        n = m.n_serps
+        serp_of = np.repeat(np.arange(n), m.length)
+        if self._session_ids is None:
+            sess_cats = pd.Index(np.arange(n).astype(str), dtype=object)
+            sess = pd.Categorical.from_codes(serp_of, categories=sess_cats)
+        else:
+            sess = _repeat_categorical(self._session_ids, m.length)
+        d_codes, d_uniq = pd.factorize(np.asarray(m.pair_docid, dtype=object), sort=False)
+        pair_flat = m.pair[mask]
+        used = np.zeros(len(d_uniq), dtype=bool)
+        doc_of_imp = d_codes[pair_flat]
+        used[doc_of_imp] = True
+        remap = np.cumsum(used) - 1
+        frame = pd.DataFrame({
+            SESSION: sess,
+            QID: pd.Categorical.from_codes(m.query[serp_of], categories=pd.Index(m.queries, dtype=object)),
+            DOCID: pd.Categorical.from_codes(remap[doc_of_imp], categories=pd.Index(np.asarray(d_uniq)[used],
+                                                                                       dtype=object)),
+            POSITION: np.nonzero(mask)[1].astype(np.int32) + 1,
+            CLICK: m.click[mask].astype(np.int8),
+        })
+        for name, values in self._extra.items():
+            if isinstance(values, tuple):
+                codes, cats = values
+                frame[name] = pd.Categorical.from_codes(np.repeat(codes, m.length),
+                                                        categories=pd.Index(cats, dtype=object))
+            elif name == ORIGINAL_POSITION:
+                frame[name] = pd.array(values[mask].astype(np.int32), dtype="Int32")
+            else:
+                frame[name] = values[mask]
+        return frame
+
     # -- views ------------------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.frame)
+        if self._frame is None:
+            return int(self._matrix.length.sum())
+        return len(self._frame)
 
     def __repr__(self) -> str:
         return f"ClickLog({self.source!r}: {self.n_serps:,} SERPs, {len(self):,} impressions)"
@@ -570,10 +633,14 @@ class ClickLog:
 
     @property
     def n_serps(self) -> int:
+        if self._frame is None:
+            return self._matrix.n_serps
         return len(self._serp_starts)
 
     def serp_sizes(self) -> np.ndarray:
         """Rows per SERP, in row order (the group sizes of a ranking dataset built on the impressions)."""
+        if self._frame is None:
+            return self._matrix.length.astype(np.int64)
         return np.diff(np.r_[self._serp_starts, len(self.frame)]).astype(np.int64)
 
     def to_frame(self, *, categorical: bool = True) -> pd.DataFrame:
@@ -586,9 +653,14 @@ class ClickLog:
                 out[c] = out[c].astype(object)
         return out
 
-    @cached_property
+    @property
     def serps(self) -> SerpMatrix:
         """The dense SERP matrix (computed once)."""
+        if self._matrix is None:
+            self._matrix = self._matrix_from_frame()
+        return self._matrix
+
+    def _matrix_from_frame(self) -> SerpMatrix:
         f = self.frame
         sizes = self.serp_sizes()
         n, width = len(sizes), int(sizes.max()) if len(sizes) else 0
@@ -635,7 +707,8 @@ class ClickLog:
         pp = pd.DataFrame({"pair": m.pair[m.mask], "pos": np.nonzero(m.mask)[1]}).drop_duplicates()
         several = int((pp.groupby("pair").size() > 1).sum())
         return LogSummary(source=self.source, sessions=int(f[SESSION].nunique()), serps=m.n_serps,
-                          queries=len(m.queries), documents=int(f[DOCID].nunique()), pairs=m.n_pairs,
+                          queries=len(np.unique(m.query)), documents=int(f[DOCID].nunique()),
+                          pairs=int(len(np.unique(m.pair[m.mask]))),
                           impressions=len(f), clicks=clicks, serps_without_clicks=int((serp_clicks == 0).sum()),
                           distinct_rankings=int(distinct), pairs_at_several_positions=several,
                           ctr_by_position=self.ctr_by_position(), drops=self.drops)
