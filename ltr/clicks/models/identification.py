@@ -42,8 +42,13 @@ class Identification:
                 "note": self.note}
 
 
+def _clip(group, n: int = 6) -> str:
+    items = [str(g) for g in group[:n]]
+    return "[" + ", ".join(items) + (f", ... ({len(group)} in all)" if len(group) > n else "") + "]"
+
+
 def identify(pair_flat: np.ndarray, node_flat: np.ndarray, labels: list, *, reference: int = 0,
-             what: str = "positions") -> Identification:
+             what: str = "positions", reference_name: str = "position 1") -> Identification:
     """Connected components of the (pair, node) graph.
 
     Parameters
@@ -76,12 +81,12 @@ def identify(pair_flat: np.ndarray, node_flat: np.ndarray, labels: list, *, refe
     identified = len(groups) == 1 and reference in observed.tolist()
     if identified:
         note = (f"the log links all {len(observed)} {what} observed through documents shown at several of "
-                f"them: examination ratios to {labels[reference]} are identified (absolute values are not: "
+                f"them: examination ratios to {reference_name} are identified (absolute values are not: "
                 f"scale is shared with attractiveness)")
     else:
-        note = (f"not identified: the {what} fall into {len(groups)} groups that share no document "
-                f"({'; '.join(str(list(g)) for g in components[:4])}{' ...' if len(components) > 4 else ''}). "
-                f"Only the products examination x attractiveness are identified (with one fixed ranking per "
-                f"query, every document sits at one position); log ranking variation (swap or top-k "
-                f"randomisation interventions, or several rankers) to separate them")
+        shown = "; ".join(_clip(g) for g in components[:4]) + (" ..." if len(components) > 4 else "")
+        note = (f"not identified: the {what} fall into {len(groups)} groups that share no document ({shown}); "
+                f"across groups only the products examination x attractiveness are identified (as with one "
+                f"fixed ranking per query, where every document sits at one position). Log ranking variation "
+                f"(swap or top-k randomisation interventions, or several rankers) to separate them")
     return Identification(identified=identified, components=components, note=note)

@@ -70,7 +70,8 @@ class UBM(ClickModel):
         attr, gamma = em_position_based(pm, cell, m.click[mask], n, width * width, int(self.iterations))
         self.attr_, self.gamma_ = attr, gamma.reshape(width, width)
         labels = [(r + 1, "none" if j == 0 else j) for r in range(width) for j in range(width)]
-        self.identification_ = identify(pm, cell, labels, what="cells (position, previous click)")
+        self.identification_ = identify(pm, cell, labels, what="cells (position, previous click)",
+                                        reference_name="position 1 with no click above")
 
     def _gamma(self, width: int) -> np.ndarray:
         g = pad_positions(self.gamma_, width)
