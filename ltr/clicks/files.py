@@ -17,7 +17,6 @@ import csv
 import gzip
 import io
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -122,41 +121,49 @@ def _open_text(path: Path):
     return open(path, "r", encoding="utf-8", newline="")
 
 
-_PANDAS_LINE = re.compile(r"line (\d+)")
+def _check_fields(raw: bytes, n_fields: int, name: str) -> np.ndarray:
+    """Count the TABs of every line (vectorised); a line with the wrong number of fields is refused with
+    its number. Returns the 1-based numbers of the non-blank data lines (after the header)."""
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    ends = np.r_[newlines, len(buf)] if (len(buf) and buf[-1] != 10) else newlines
+    starts = np.r_[0, newlines + 1][: len(ends)]
+    tabs = np.r_[0, np.cumsum(buf == 9)]
+    per_line = tabs[ends] - tabs[starts]
+    length = ends - starts
+    if len(length):
+        cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+        length = length - cr
+    blank = length == 0
+    wrong = ~blank & (per_line != n_fields - 1)
+    wrong[0] = False                                   # the header was checked by name
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        raise ParseError(f"expected {n_fields} tab-separated fields as in the header, found {int(per_line[i]) + 1}",
+                         path=name, line=i + 1)
+    return np.flatnonzero(~blank)[1:] + 1
 
 
 def _read_tsv(path: Path, name: str) -> ClickLog:
-    with _open_text(path) as fh:
-        header = fh.readline().rstrip("\r\n").split("\t")
+    raw = gzip.open(path).read() if path.suffix.lower() == ".gz" else path.read_bytes()
+    try:
+        first = raw.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError:
+        raise ParseError("not UTF-8 text", path=name, line=1) from None
+    header = first.split("\t")
     missing = [c for c in CLICK_LOG if c not in header]
     if missing:
         raise ParseError(f"the header must name the columns {list(CLICK_LOG)} (tab-separated), missing {missing}; "
                          f"found {header}", path=name, line=1)
+    lines = _check_fields(raw, len(header), name)
     try:
-        frame = pd.read_csv(path, sep="\t", dtype=object, keep_default_na=False, na_filter=False,
-                            quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c", compression="infer")
-    except pd.errors.ParserError as exc:
-        m = _PANDAS_LINE.search(str(exc))
-        found = re.search(r"saw (\d+)", str(exc))
-        raise ParseError(f"expected {len(header)} tab-separated fields as in the header, found "
-                         f"{found.group(1) if found else 'more'}", path=name,
-                         line=int(m.group(1)) if m else None) from None
+        frame = pd.read_csv(io.BytesIO(raw), sep="\t", dtype=object, keep_default_na=False, na_filter=False,
+                            quoting=csv.QUOTE_NONE, skip_blank_lines=True, engine="c")
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text: {exc.reason}", path=name) from None
-    lines = np.arange(len(frame)) + 2
-    blank = (frame == "").all(axis=1).to_numpy() if len(frame.columns) else np.zeros(len(frame), bool)
-    padded = frame.isna().any(axis=1).to_numpy()
-    if len(frame.columns) == 1:
-        blank = frame.iloc[:, 0].isna().to_numpy() | blank
-        padded = np.zeros(len(frame), bool)
-    short = padded & ~frame.isna().all(axis=1).to_numpy()
-    if short.any():
-        row = int(np.flatnonzero(short)[0])
-        found = int(frame.iloc[row].notna().sum())
-        raise ParseError(f"expected {len(header)} tab-separated fields as in the header, found {found}",
-                         path=name, line=int(lines[row]))
-    keep = ~(blank | frame.isna().all(axis=1).to_numpy())
-    frame, lines = frame[keep].reset_index(drop=True), lines[keep]
+    if len(frame) != len(lines):
+        raise ParseError(f"read {len(frame)} rows but counted {len(lines)} data lines; this is a bug in ltr; "
+                         f"please report it.", path=name)
     return ClickLog.from_frame(frame, source=name, path=name, lines=lines)
 
 

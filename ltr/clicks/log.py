@@ -10,9 +10,9 @@ column              type     meaning
 ``docid``           str      document shown
 ``position``        int      1-based rank at which it was shown
 ``click``           0/1      clicked or not
-``timestamp``       any      optional: when the SERP was shown (kept, not interpreted)
+``timestamp``       str      optional: when the SERP was shown (kept as text, not interpreted)
 ``dwell``           float    optional: dwell time of the click (kept, not interpreted)
-``query_time``      any      optional: the query's time (as in :mod:`ltr.schema`)
+``query_time``      str      optional: the query's time (as in :mod:`ltr.schema`; kept as text)
 ``original_position`` int    optional: the position in the production ranking before an
                              intervention (swap, randomisation); written by the simulators
 ``ranker``          str      optional: which ranker produced the SERP (several-ranker logs)
@@ -528,10 +528,33 @@ class ClickLog:
         })
         for c in keep_optional:
             col = df[c].iloc[rows_o].reset_index(drop=True)
+            if _is_text(col):
+                col = col.astype(object).replace("", None)
             if c == ORIGINAL_POSITION:
-                col = pd.to_numeric(col, errors="coerce").astype("Int32")
+                num = pd.to_numeric(col, errors="coerce")
+                bad = num.isna().to_numpy() & col.notna().to_numpy()
+                bad |= num.notna().to_numpy() & ((num.to_numpy(dtype=float, na_value=1.0) < 1)
+                                                 | (num.to_numpy(dtype=float, na_value=1.0) % 1 != 0))
+                if bad.any():
+                    row = int(rows_o[np.flatnonzero(bad)[0]])
+                    raise _fail(f"original_position {_show(col.iloc[int(np.flatnonzero(bad)[0])])!r} of session "
+                                f"{sessions.iloc[row]!r} is not a 1-based position", path=path, lines=lines, row=row)
+                col = num.astype("Int32")
+            elif c == DWELL:
+                num = pd.to_numeric(col, errors="coerce")
+                bad = num.isna().to_numpy() & col.notna().to_numpy()
+                if bad.any():
+                    row = int(rows_o[np.flatnonzero(bad)[0]])
+                    raise _fail(f"dwell {_show(col.iloc[int(np.flatnonzero(bad)[0])])!r} of session "
+                                f"{sessions.iloc[row]!r} is not a number", path=path, lines=lines, row=row)
+                col = num.astype(np.float64)
             elif c == RANKER:
-                col = pd.Categorical(col.astype(str))
+                col = pd.Categorical(_to_str(col.astype(object).fillna("").to_numpy()))
+            else:
+                # timestamp, query_time: kept as text, not interpreted (the same in every file format)
+                obj = col.astype(object)
+                missing = obj.isna().to_numpy()
+                col = pd.Series(np.where(missing, None, _to_str(obj.where(~missing, "").to_numpy())), dtype=object)
             out[c] = col
         drops = Drops(clicks_not_shown=clicks_not_shown, serps_with_clicks_not_shown=serps_cns,
                       repeated_clicks=repeated_clicks, serps_with_repeated_clicks=serps_rc,

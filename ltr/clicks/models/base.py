@@ -39,7 +39,7 @@ from ltr.naming import check_params, format_spec, parse_spec, select
 from ltr.schema import DOCID, QID
 
 __all__ = ["PROB_MIN", "UNSEEN", "ClickModel", "register", "registry", "get_click_model",
-           "available_click_models", "as_serps"]
+           "available_click_models", "as_serps", "unique_serps"]
 
 PROB_MIN = 1e-6
 """PyClick's ``ParamEM.PROB_MIN``: EM values are capped at ``1 - PROB_MIN``; CM uses it for impossible events."""
@@ -139,6 +139,20 @@ def pad_positions(values: np.ndarray, width: int, fill: float = UNSEEN) -> np.nd
         return values
     pad = np.full((width - values.shape[0],) + values.shape[1:], fill)
     return np.concatenate([values, pad], axis=0)
+
+
+def unique_serps(m: SerpMatrix, pair: np.ndarray) -> tuple[SerpMatrix, np.ndarray, np.ndarray]:
+    """The distinct SERPs (same documents at the same positions and the same clicks) with their counts.
+
+    Session-level E-steps depend on a SERP only through its documents and clicks, so they run once per
+    distinct SERP, weighted by its count (on the Yandex sample: 35,064 SERPs, about a quarter distinct).
+    Returns (distinct SERPs in order of first appearance, their ``pair`` rows, counts as float64).
+    """
+    key = np.concatenate([pair, m.click.astype(pair.dtype)], axis=1)
+    _, first, counts = np.unique(key, axis=0, return_index=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    rows = first[order]
+    return m.take(rows), pair[rows], counts[order].astype(np.float64)
 
 
 def last_click(m: SerpMatrix) -> np.ndarray:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ltr.clicks.models.base import UNSEEN, ClickModel, em_value, last_click, register
+from ltr.clicks.models.base import UNSEEN, ClickModel, em_value, last_click, register, unique_serps
 
 __all__ = ["CCM"]
 
@@ -82,7 +82,9 @@ class CCM(ClickModel):
 
     def _fit(self, m, pair):
         n = m.n_pairs
+        m, pair, w = unique_serps(m, pair)
         mask = m.mask
+        weight = np.broadcast_to(w[:, None], mask.shape)
         click = m.click
         length = m.length
         width = m.max_len
@@ -90,8 +92,8 @@ class CCM(ClickModel):
         last = last_click(m)
         attr = np.full(n + 1, UNSEEN)
         t1 = t2 = t3 = UNSEEN
-        pm = pair[mask]
-        attr_den = 2.0 + np.bincount(pm, weights=np.where(click, 2.0, 1.0)[mask], minlength=n + 1)
+        pm, wm = pair[mask], weight[mask]
+        attr_den = 2.0 + np.bincount(pm, weights=np.where(click, 2.0, 1.0)[mask] * wm, minlength=n + 1)
         for _ in range(int(self.iterations)):
             a = attr[pair]
             exam = np.ones((a.shape[0], width + 1))
@@ -107,7 +109,7 @@ class CCM(ClickModel):
                 num = np.where(click, 1.0, np.where(ranks >= lastr, (1.0 - e) * a / (1.0 - e * cr), 0.0))
                 sat_part = a / (1.0 - (t2 * (1.0 - a) + t3 * a) * cr_next)
                 num = num + np.where(click & (ranks == lastr), sat_part, 0.0)
-            new_attr = em_value(1.0 + np.bincount(pm, weights=num[mask], minlength=n + 1), attr_den)
+            new_attr = em_value(1.0 + np.bincount(pm, weights=num[mask] * wm, minlength=n + 1), attr_den)
             # continuation parameters from PyClick's factor table
             _, fwd = _forward(a, t1, t2, t3, click)
             tail = _tail_logs_quirk(a, t1, t2, t3, click, length)
@@ -135,16 +137,16 @@ class CCM(ClickModel):
                     terms = np.where(c[None, :], np.stack([ninf, c100, c101, c110, c111]),
                                      np.stack([n000, n100, n101, ninf, ninf]))
                     top = terms.max(axis=0)
-                    w = np.exp(terms - top)
-                    w = w / w.sum(axis=0)
+                    f = np.exp(terms - top)
+                    f = f / f.sum(axis=0) * w[None, :]
                     nc = inside & ~c
                     cc = inside & c
-                    acc[0] += w[2][nc].sum()
-                    acc[1] += (w[1] + w[2])[nc].sum()
-                    acc[2] += w[2][cc].sum()
-                    acc[3] += (w[1] + w[2])[cc].sum()
-                    acc[4] += w[4][cc].sum()
-                    acc[5] += (w[3] + w[4])[cc].sum()
+                    acc[0] += f[2][nc].sum()
+                    acc[1] += (f[1] + f[2])[nc].sum()
+                    acc[2] += f[2][cc].sum()
+                    acc[3] += (f[1] + f[2])[cc].sum()
+                    acc[4] += f[4][cc].sum()
+                    acc[5] += (f[3] + f[4])[cc].sum()
             t1 = float(em_value(1.0 + acc[0], 2.0 + acc[1]))
             t2 = float(em_value(1.0 + acc[2], 2.0 + acc[3]))
             t3 = float(em_value(1.0 + acc[4], 2.0 + acc[5]))

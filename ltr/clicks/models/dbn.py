@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from ltr.clicks.models.base import (UNSEEN, ClickModel, check_choice, em_value, last_click, mle_value,
-                                    register)
+                                    register, unique_serps)
 
 __all__ = ["SDBN", "DBN"]
 
@@ -147,16 +147,18 @@ class DBN(ClickModel):
         sat = np.full(n + 1, UNSEEN)
         gamma = UNSEEN
         step = _estep_pyclick if self.convention == "pyclick" else _estep_exact
+        m, pair, w = unique_serps(m, pair)
         mask = m.mask
         clicked = m.click & mask
-        pm, pc = pair[mask], pair[clicked]
-        attr_den = 2.0 + np.bincount(pm, minlength=n + 1)
-        sat_den = 2.0 + np.bincount(pc, minlength=n + 1)
+        weight = np.broadcast_to(w[:, None], mask.shape)
+        pm, pc, wm, wc = pair[mask], pair[clicked], weight[mask], weight[clicked]
+        attr_den = 2.0 + np.bincount(pm, weights=wm, minlength=n + 1)
+        sat_den = 2.0 + np.bincount(pc, weights=wc, minlength=n + 1)
         last = last_click(m)
         for _ in range(int(self.iterations)):
-            post_a, post_s, g_num, g_den = step(attr[pair], sat[pair], gamma, m, last)
-            attr = em_value(1.0 + np.bincount(pm, weights=post_a[mask], minlength=n + 1), attr_den)
-            sat = em_value(1.0 + np.bincount(pc, weights=post_s[clicked], minlength=n + 1), sat_den)
+            post_a, post_s, g_num, g_den = step(attr[pair], sat[pair], gamma, m, last, w)
+            attr = em_value(1.0 + np.bincount(pm, weights=post_a[mask] * wm, minlength=n + 1), attr_den)
+            sat = em_value(1.0 + np.bincount(pc, weights=post_s[clicked] * wc, minlength=n + 1), sat_den)
             gamma = float(em_value(1.0 + g_num, 2.0 + g_den))
         attr[n] = sat[n] = UNSEEN
         self.attr_, self.sat_, self.cont_ = attr, sat, gamma
@@ -168,7 +170,7 @@ class DBN(ClickModel):
         return _forward(self.attr_[idx], self.sat_[idx], self.cont_, m.click)[0]
 
 
-def _estep_exact(a, s, g, m, last):
+def _estep_exact(a, s, g, m, last, w):
     """Exact expected counts: per-impression posteriors of A_r = 1 and S_r = 1, and gamma's counts."""
     click, mask, length = m.click, m.mask, m.length
     n, width = a.shape
@@ -194,7 +196,8 @@ def _estep_exact(a, s, g, m, last):
         num = num + np.where(at_last, (1.0 - s) * g * (1.0 - cr_next) / z_sat, 0.0)
         den = den + np.where(after, e * (1.0 - cr) / below, 0.0)
         num = num + np.where(after, e * (1.0 - a) * g * (1.0 - cr_next) / below, 0.0)
-    return post_a, post_s, float(num[trans].sum()), float(den[trans].sum())
+    wt = np.broadcast_to(w[:, None], trans.shape)
+    return post_a, post_s, float((num * wt)[trans].sum()), float((den * wt)[trans].sum())
 
 
 def _tail_logs(a, s, g, click, length, quirk: bool):
@@ -220,7 +223,7 @@ def _tail_logs(a, s, g, click, length, quirk: bool):
     return out
 
 
-def _estep_pyclick(a, s, g, m, last):
+def _estep_pyclick(a, s, g, m, last, w):
     """PyClick's DBN update rules (``DBNAttrEM``, ``DBNSatEM``, ``DBNContEM``), vectorised over SERPs."""
     click, mask, length = m.click, m.mask, m.length
     n, width = a.shape
@@ -263,10 +266,10 @@ def _estep_pyclick(a, s, g, m, last):
             terms1 = np.stack([np.full(n, ninf), c100, c101, c110])
             terms = np.where(c[None, :], terms1, terms0)    # rows: (x0), (1,0,0), (1,0,1), (1,1,0)
             top = terms.max(axis=0)
-            w = np.exp(terms - top)
-            total = w.sum(axis=0)
-            p101 = w[2] / total
-            p100 = w[1] / total
-            g_num += float(p101[inside].sum())
-            g_den += float((p100 + p101)[inside].sum())
+            f = np.exp(terms - top)
+            total = f.sum(axis=0)
+            p101 = f[2] / total
+            p100 = f[1] / total
+            g_num += float((p101 * w)[inside].sum())
+            g_den += float(((p100 + p101) * w)[inside].sum())
     return post_a, post_s, g_num, g_den
