@@ -181,19 +181,17 @@ def _harvest_counts(log: ClickLog) -> tuple[np.ndarray, np.ndarray, int]:
     u_pair, u_pos, ctr, weight_q = u_pair[order], u_pos[order], ctr[order], weight_q[order]
     starts = np.flatnonzero(np.r_[True, u_pair[1:] != u_pair[:-1]])
     sizes = np.diff(np.r_[starts, len(u_pair)])
-    c_kk = np.zeros((width, width))
-    n_kk = np.zeros((width, width))
+    c_kk = np.zeros(width * width)
+    n_kk = np.zeros(width * width)
     for size in np.unique(sizes[sizes >= 2]):
         groups = starts[sizes == size]
         idx = groups[:, None] + np.arange(size)[None, :]            # (n_groups, size)
         P, C, W = u_pos[idx], ctr[idx], weight_q[idx]
-        for a in range(size):
-            for b in range(size):
-                if a == b:
-                    continue
-                np.add.at(c_kk, (P[:, a], P[:, b]), W[:, a] * C[:, a])
-                np.add.at(n_kk, (P[:, a], P[:, b]), W[:, a])
-    return c_kk, n_kk, width
+        a, b = np.nonzero(~np.eye(size, dtype=bool))                 # every ordered pair of distinct slots
+        cell = (P[:, a] * width + P[:, b]).ravel()
+        c_kk += np.bincount(cell, weights=(W[:, a] * C[:, a]).ravel(), minlength=width * width)
+        n_kk += np.bincount(cell, weights=W[:, a].ravel(), minlength=width * width)
+    return c_kk.reshape(width, width), n_kk.reshape(width, width), width
 
 
 def harvest_propensities(log: ClickLog, *, max_iter: int = 2000) -> Propensities:
@@ -222,29 +220,28 @@ def harvest_propensities(log: ClickLog, *, max_iter: int = 2000) -> Propensities
                         f"({list(groups.values())}); only ratios inside a group are identified")
     # parameters: log p_k for k >= 2 (p_1 = 1), logit r for k < k' with data
     iu = [(a, b) for a in range(width) for b in range(a + 1, width) if n_kk[a, b] > 0 or n_kk[b, a] > 0]
+    ia = np.array([a for a, _ in iu], dtype=np.int64)
+    ib = np.array([b for _, b in iu], dtype=np.int64)
     n_p = width - 1
     eps = 1e-9
+    valid = n_kk > 0
 
     def unpack(theta):
         logp = np.r_[0.0, theta[:n_p]]
         r = 1.0 / (1.0 + np.exp(-theta[n_p:]))
         R = np.zeros((width, width))
-        for t, (a, b) in enumerate(iu):
-            R[a, b] = R[b, a] = r[t]
+        R[ia, ib] = r
+        R[ib, ia] = r
         return logp, r, R
 
     def objective(theta):
         logp, r, R = unpack(theta)
         p = np.exp(logp)
         x = np.clip(p[:, None] * R, eps, 1 - eps)
-        valid = n_kk > 0
         ll = np.where(valid, c_kk * np.log(x) + (n_kk - c_kk) * np.log1p(-x), 0.0).sum()
-        # gradient of -ll
         dx = np.where(valid, c_kk / x - (n_kk - c_kk) / (1 - x), 0.0)
-        g_logp = (dx * p[:, None] * R).sum(axis=1)               # d/d log p_k
-        g_r = np.zeros(len(iu))
-        for t, (a, b) in enumerate(iu):
-            g_r[t] = (dx[a, b] * p[a] + dx[b, a] * p[b]) * r[t] * (1 - r[t])
+        g_logp = (dx * p[:, None] * R).sum(axis=1)               # d ll / d log p_k
+        g_r = (dx[ia, ib] * p[ia] + dx[ib, ia] * p[ib]) * r * (1 - r)
         return -ll, -np.r_[g_logp[1:], g_r]
 
     # start: p_k from the CTR ratio of the harvested pairs, r from the pooled rates
@@ -269,9 +266,9 @@ def harvest_propensities(log: ClickLog, *, max_iter: int = 2000) -> Propensities
                               "users; p_1 = 1 and p_k <= 1"))
 
 
-def regression_em_propensities(log: ClickLog, *, features: pd.DataFrame | None = None, iterations: int = 30,
-                               rounds: int = 30, num_leaves: int = 15, learning_rate: float = 0.1,
-                               seed: int = 0, n_jobs: int = 2) -> Propensities:
+def regression_em_propensities(log: ClickLog, *, features: pd.DataFrame | None = None, iterations: int = 50,
+                               rounds: int = 100, num_leaves: int = 7, learning_rate: float = 0.2,
+                               seed: int = 0, n_jobs: int = 1) -> Propensities:
     """Regression EM (Wang et al. 2018): PBM whose relevance is a GBDT of the (query, document) features.
 
     Parameters
@@ -280,10 +277,21 @@ def regression_em_propensities(log: ClickLog, *, features: pd.DataFrame | None =
     features : DataFrame with qid, docid and numeric feature columns, optional
         One row per (qid, docid) shown (e.g. ``RankingDataset.to_frame()`` without its label). None:
         relevance is one free parameter per pair (PBM's EM; needs ranking variation).
-    iterations : int, default 30
+    iterations : int, default 50
         EM iterations.
-    rounds, num_leaves, learning_rate : GBDT of each M-step (LightGBM, ``objective="cross_entropy"``).
-    seed, n_jobs : LightGBM ``seed`` and ``num_threads`` (deterministic).
+    rounds, num_leaves, learning_rate : int, int, float, default 100, 7, 0.2
+        The GBDT refitted in each M-step (LightGBM, ``objective="cross_entropy"``, weights = impressions per
+        pair). Its fit limits the estimate: a relevance model too weak to follow relevance down the ranking
+        leaves relevance at low positions too high and their examination too low.
+    seed, n_jobs : int, default 0, 1
+        LightGBM ``seed`` and ``num_threads`` (deterministic; one thread, since the M-step data are small
+        and OpenMP threads spin on a busy machine).
+
+    Raises
+    ------
+    DataError
+        Without features, when the log does not link the positions through shared documents (then only
+        products examination x relevance are identified; see :mod:`ltr.clicks.models.identification`).
     """
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ConfigError(f"iterations must be an int >= 1, got {iterations!r}")
@@ -301,7 +309,13 @@ def regression_em_propensities(log: ClickLog, *, features: pd.DataFrame | None =
     up, uk = uniq // 2 // width, uniq // 2 % width
     n_pairs = m.n_pairs
     X = None
-    if features is not None:
+    if features is None:
+        from ltr.clicks.models.identification import identify
+        ident = identify(up, uk, list(range(1, width + 1)))
+        if not ident.identified:
+            raise DataError(f"regression_em_propensities without features: {ident.note}; or pass features, "
+                            f"through which the relevance model links the positions")
+    else:
         if QID not in features.columns or DOCID not in features.columns:
             raise SchemaError(f"features need qid and docid columns (found {list(features.columns)})")
         cols = [col for col in features.columns if col not in (QID, DOCID, "label")

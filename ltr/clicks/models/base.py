@@ -126,7 +126,9 @@ class PairIndex:
         if m.n_pairs == 0:
             return np.full(m.pair.shape, len(self), dtype=np.int64), 0
         lut = self._index.get_indexer(pd.MultiIndex.from_arrays([m.pair_qid, m.pair_docid]))
-        unseen = int((lut < 0).sum())
+        used = np.zeros(len(lut), dtype=bool)
+        used[m.pair[m.pair >= 0]] = True
+        unseen = int((used & (lut < 0)).sum())
         lut = np.where(lut < 0, len(self), lut).astype(np.int64)
         out = np.where(m.pair >= 0, lut[np.maximum(m.pair, 0)], len(self))
         return out, unseen
