@@ -181,7 +181,7 @@ def _as_str_ids(values: pd.Series, column: str, *, path, lines, source) -> pd.Se
                     f"such rows in {source}", path=path, lines=lines, row=row)
     if isinstance(values.dtype, pd.CategoricalDtype):
         cats = values.cat.categories
-        if not all(isinstance(c, str) for c in cats):
+        if pd.api.types.infer_dtype(cats, skipna=False) != "string":
             values = values.cat.rename_categories(list(_to_str(np.asarray(cats, dtype=object))))
         return values
     return pd.Series(_to_str(values.astype(object).to_numpy()), dtype=object)
@@ -376,6 +376,7 @@ class ClickLog:
         self._matrix: SerpMatrix | None = None
         self._extra: dict = {}
         self._session_ids = None
+        self._matrix_born = False
         self.drops = drops if drops is not None else Drops()
         self.source = source
 
@@ -468,7 +469,12 @@ class ClickLog:
         clk_r = clk[rows]
 
         # Step 4: repeated rows of one impression (SERP, position, docid): collapse, count repeated clicks
-        order = np.lexsort((rows, pos_i, serp_r))       # by SERP, position, then file order
+        # by SERP, position, then file order (logs written by ltr already are: no sort then)
+        same_serp = serp_r[1:] == serp_r[:-1]
+        if np.all((serp_r[1:] > serp_r[:-1]) | (same_serp & (pos_i[1:] > pos_i[:-1]))):
+            order = np.arange(len(rows))
+        else:
+            order = np.lexsort((rows, pos_i, serp_r))
         serp_o, pos_o, doc_o, clk_o, rows_o = serp_r[order], pos_i[order], d_codes[order], clk_r[order], rows[order]
         same_imp = np.r_[False, (serp_o[1:] == serp_o[:-1]) & (pos_o[1:] == pos_o[:-1]) & (doc_o[1:] == doc_o[:-1])]
         repeated_clicks = duplicate_impressions = serps_rc = 0
@@ -549,7 +555,8 @@ class ClickLog:
                                 f"{sessions.iloc[row]!r} is not a number", path=path, lines=lines, row=row)
                 col = num.astype(np.float64)
             elif c == RANKER:
-                col = pd.Categorical(_to_str(col.astype(object).fillna("").to_numpy()))
+                names = _to_str(col.astype(object).fillna("").to_numpy())
+                col = pd.Categorical(names, categories=pd.Index(sorted(set(names)), dtype=object))
             else:
                 # timestamp, query_time: kept as text, not interpreted (the same in every file format)
                 obj = col.astype(object)
@@ -601,6 +608,7 @@ class ClickLog:
         """
         log = cls(None, drops=drops, source=source, _trusted=True)
         log._matrix = serps
+        log._matrix_born = True
         log._extra = dict(extra or {})
         log._session_ids = session_ids
         return log

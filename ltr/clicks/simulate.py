@@ -594,7 +594,11 @@ def simulate(rankings, probabilities: pd.DataFrame, *, user="pbm", sessions: int
     if intervention is not None:
         extra[ORIGINAL_POSITION] = np.concatenate([p[5] for p in parts])
     if len(rankers) > 1:
-        extra[RANKER] = (r, [rk.ranker for rk in rankers])
+        names = [rk.ranker for rk in rankers]
+        order = np.argsort(names, kind="stable")                  # categories sorted, as a file read gives
+        rank_of = np.empty(len(names), dtype=np.int64)
+        rank_of[order] = np.arange(len(names))
+        extra[RANKER] = (rank_of[r], [names[i] for i in order])
     source = (f"simulated(user={user!r}, sessions={int(sessions)}, top={top}, seed={int(seed)}"
               + (f", intervention={intervention!r}" if intervention is not None else "") + ")")
     return ClickLog.from_matrix(serps, extra=extra, source=source)

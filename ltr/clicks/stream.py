@@ -120,7 +120,11 @@ def aggregate_parquet(path, by=_KEYS, *, batch_size: int = 1 << 20, merge_rows: 
         out = table.group_by(by).aggregate([("impressions", "sum"), ("clicks", "sum")])
         return out.rename_columns(by + ["impressions", "clicks"])
 
-    for batch in dataset.to_batches(columns=by + [CLICK], batch_size=batch_size):
+    # one batch in flight at a time: the scanner's read-ahead would otherwise hold up to 16 batches of every
+    # one of 4 files in memory, which is what bounds the pass
+    batches_iter = dataset.to_batches(columns=by + [CLICK], batch_size=batch_size, batch_readahead=1,
+                                      fragment_readahead=1)
+    for batch in batches_iter:
         if batch.num_rows == 0:
             continue
         _check_batch(batch, rows, str(path), by)
