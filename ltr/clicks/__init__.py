@@ -24,9 +24,9 @@ module                                 job
 
 from ltr.clicks.files import detect_format, read_clicks, write_clicks
 from ltr.clicks.log import (CLICK, CLICK_LOG, DROP_RULES, OPTIONAL_COLUMNS, ORIGINAL_POSITION, POSITION, RANKER,
-                            SESSION, ClickLog, Drops, LogSummary, SerpMatrix, aggregate)
+                            SESSION, ClickLog, Drops, LogSummary, SerpMatrix, aggregate, concat)
 from ltr.clicks.yandex import read_yandex
 
 __all__ = ["CLICK", "CLICK_LOG", "DROP_RULES", "OPTIONAL_COLUMNS", "ORIGINAL_POSITION", "POSITION", "RANKER",
-           "SESSION", "ClickLog", "Drops", "LogSummary", "SerpMatrix", "aggregate", "detect_format",
+           "SESSION", "ClickLog", "Drops", "LogSummary", "SerpMatrix", "aggregate", "concat", "detect_format",
            "read_clicks", "read_yandex", "write_clicks"]

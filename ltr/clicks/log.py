@@ -56,7 +56,7 @@ from ltr.schema import DOCID, QID, QUERY_TIME
 __all__ = [
     "SESSION", "POSITION", "CLICK", "TIMESTAMP", "DWELL", "QUERY_TIME", "ORIGINAL_POSITION", "RANKER",
     "CLICK_LOG", "OPTIONAL_COLUMNS", "DROP_RULES", "Drops", "ClickLog", "SerpMatrix", "LogSummary",
-    "RowNumbers", "aggregate",
+    "RowNumbers", "aggregate", "concat",
 ]
 
 SESSION, POSITION, CLICK = "session", "position", "click"
@@ -750,6 +750,35 @@ def _repeat_categorical(values, lengths: np.ndarray) -> pd.Categorical:
         return pd.Categorical.from_codes(np.repeat(values.codes, lengths), categories=values.categories)
     codes, uniq = pd.factorize(np.asarray(values, dtype=object), sort=False)
     return pd.Categorical.from_codes(np.repeat(codes, lengths), categories=pd.Index(uniq, dtype=object))
+
+
+def concat(logs, *, keys=None) -> ClickLog:
+    """One log from several (e.g. the logs of two rankers, for intervention harvesting).
+
+    Session ids become ``"<key>/<session>"`` so that logs numbered alike (simulated ones start at ``"0"``)
+    do not merge their SERPs; ``keys`` default to ``"0"``, ``"1"``, ... A log without a ``ranker`` column
+    gets its key as ranker. Drop counts are summed.
+    """
+    logs = list(logs)
+    if not logs:
+        raise DataError("concat: no logs given")
+    keys = [str(k) for k in (keys if keys is not None else range(len(logs)))]
+    if len(keys) != len(logs) or len(set(keys)) != len(keys):
+        raise DataError(f"concat: need {len(logs)} distinct keys, got {keys}")
+    frames = []
+    for key, log in zip(keys, logs):
+        f = log.to_frame(categorical=False)
+        f[SESSION] = key + "/" + f[SESSION].astype(str)
+        if RANKER not in f.columns:
+            f[RANKER] = key
+        frames.append(f)
+    out = ClickLog.from_frame(pd.concat(frames, ignore_index=True), source=" + ".join(l.source for l in logs))
+    totals = {name: sum(getattr(l.drops, name) for l in logs) for name in
+              ("clicks_not_shown", "serps_with_clicks_not_shown", "repeated_clicks", "serps_with_repeated_clicks",
+               "duplicate_impressions", "unshown_rows")}
+    ignored = tuple(dict.fromkeys(c for l in logs for c in l.drops.ignored_columns))
+    out.drops = Drops(**totals, ignored_columns=ignored)
+    return out
 
 
 def aggregate(log: ClickLog, by=(QID, DOCID, POSITION)) -> pd.DataFrame:

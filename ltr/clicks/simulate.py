@@ -586,6 +586,13 @@ def simulate(rankings, probabilities: pd.DataFrame, *, user="pbm", sessions: int
     else:
         parts = [run_block(b) for b in range(n_blocks)]
     q, r, pair, clicks, length = (np.concatenate([p[i] for p in parts]) for i in range(5))
+    # keep only the pairs some session showed (a bincount and a gather: O(impressions))
+    shown = np.zeros(len(uniq) + 1, dtype=bool)
+    shown[pair.ravel()] = True                       # index -1 (padding) marks the extra last slot
+    shown = shown[:-1]
+    remap = np.r_[np.cumsum(shown) - 1, -1]
+    pair = remap[pair]
+    uniq = uniq[shown]
     serps = SerpMatrix(pair=pair, click=clicks, length=length, query=q,
                        queries=np.asarray(base.queries, dtype=object),
                        pair_qid=np.asarray(base.queries, dtype=object)[uniq // n_docs],

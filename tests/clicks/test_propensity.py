@@ -64,6 +64,19 @@ def test_intervention_harvesting_agrees_with_the_truth(world, eta):
     assert np.all(np.abs(p.values - t) <= 0.01 + 0.1 * t), (p.values, t)
 
 
+def test_harvesting_on_two_logs_written_apart(world):
+    """Two rankers' logs simulated separately (both number their sessions from 0), joined with concat."""
+    from ltr.clicks import concat
+    run, probs = world
+    other = run.assign(score=np.random.default_rng(2).random(len(run)))
+    a = simulate(run, probs, user="pbm(eta=1)", sessions=60_000, seed=1)
+    b = simulate(other, probs, user="pbm(eta=1)", sessions=60_000, seed=2)
+    both = concat([a, b], keys=["prod", "new"])
+    assert both.n_serps == 120_000 and set(both.frame["ranker"].unique()) == {"prod", "new"}
+    p = harvest_propensities(both)
+    assert np.all(np.abs(p.values - truth(1.0)) <= 0.02 + 0.1 * truth(1.0))
+
+
 def test_harvesting_needs_ranking_variation(world):
     run, probs = world
     log = simulate(run, probs, user="pbm", sessions=5000, seed=0)

@@ -220,7 +220,7 @@ class ClickModel:
         self.pairs_ = PairIndex(m.pair_qid, m.pair_docid)
         self.n_positions_ = m.max_len
         self.n_train_serps_ = m.n_serps
-        self.train_queries_ = np.asarray(m.queries, dtype=object)
+        self.train_queries_ = np.asarray(m.queries, dtype=object)[np.unique(m.query)]
         self._fit(m, np.where(m.pair >= 0, m.pair, m.n_pairs))
         self.n_iterations_ = getattr(self, "iterations", None) if self.fitting == "em" else None
         return self
