@@ -261,7 +261,7 @@ def _add_clicks(sub) -> None:
     p = verbs.add_parser("report", help="click-log report (summary, CTR by position, click-model comparison)")
     p.add_argument("log", help="training log")
     p.add_argument("--test", help="held-out log: fits the click models on LOG and compares them on it")
-    p.add_argument("--model", action="append", help="click model to compare (repeatable; default: all ten)")
+    p.add_argument("--model", action="append", help="click model to compare (repeatable; default: PyClick's ten and the exact CM and DBN)")
     p.add_argument("--format", choices=formats)
     p.add_argument("--test-format", choices=formats)
     p.add_argument("--out", required=True, help="folder for report.md, report.html, figures/")

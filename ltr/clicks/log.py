@@ -717,32 +717,41 @@ class ClickLog:
 
     def ctr_by_position(self) -> pd.DataFrame:
         """Per position: SERPs showing it, clicks there and the click-through rate."""
-        f = self.frame
-        pos = f[POSITION].to_numpy()
-        width = int(pos.max()) if len(pos) else 0
-        shown = np.bincount(pos, minlength=width + 1)[1:]
-        clicks = np.bincount(pos, weights=f[CLICK].to_numpy(), minlength=width + 1)[1:].astype(np.int64)
+        m = self.serps
+        width = int(m.length.max()) if m.n_serps else 0
+        shown = m.mask[:, :width].sum(axis=0).astype(np.int64)
+        clicks = (m.click & m.mask)[:, :width].sum(axis=0).astype(np.int64)
         with np.errstate(invalid="ignore", divide="ignore"):
             ctr = clicks / shown
         return pd.DataFrame({POSITION: np.arange(1, width + 1), "impressions": shown, "clicks": clicks, "ctr": ctr})
 
     def summary(self) -> LogSummary:
-        """Sessions, SERPs, queries, documents, clicks, CTR by position and the rules applied."""
-        f = self.frame
+        """Sessions, SERPs, queries, documents, clicks, CTR by position and the rules applied.
+
+        Computed on the SERP matrix (a simulated log does not build its frame for it).
+        """
         m = self.serps
-        clicks = int(f[CLICK].sum())
-        serp_clicks = m.click.sum(axis=1)
+        mask = m.mask
+        serp_clicks = (m.click & mask).sum(axis=1)
         # distinct rankings: SERPs with equal (query, pair sequence)
         key = np.concatenate([m.query[:, None], m.pair], axis=1)
         distinct = len(np.unique(key, axis=0)) if len(key) else 0
-        pp = pd.DataFrame({"pair": m.pair[m.mask], "pos": np.nonzero(m.mask)[1]}).drop_duplicates()
-        several = int((pp.groupby("pair").size() > 1).sum())
-        return LogSummary(source=self.source, sessions=int(f[SESSION].nunique()), serps=m.n_serps,
-                          queries=len(np.unique(m.query)), documents=int(f[DOCID].nunique()),
-                          pairs=int(len(np.unique(m.pair[m.mask]))),
-                          impressions=len(f), clicks=clicks, serps_without_clicks=int((serp_clicks == 0).sum()),
-                          distinct_rankings=int(distinct), pairs_at_several_positions=several,
-                          ctr_by_position=self.ctr_by_position(), drops=self.drops)
+        pair_pos = np.unique(m.pair[mask].astype(np.int64) * max(m.max_len, 1) + np.nonzero(mask)[1])
+        several = int((np.bincount(pair_pos // max(m.max_len, 1)) > 1).sum()) if len(pair_pos) else 0
+        shown_pairs = np.unique(m.pair[mask])
+        if self._frame is not None:
+            sessions = int(self._frame[SESSION].nunique())
+        elif self._session_ids is None:
+            sessions = m.n_serps
+        else:
+            sessions = int(pd.Series(np.asarray(self._session_ids, dtype=object)).nunique())
+        return LogSummary(source=self.source, sessions=sessions, serps=m.n_serps,
+                          queries=len(np.unique(m.query)),
+                          documents=int(pd.Series(m.pair_docid[shown_pairs]).nunique()),
+                          pairs=len(shown_pairs), impressions=int(mask.sum()), clicks=int(serp_clicks.sum()),
+                          serps_without_clicks=int((serp_clicks == 0).sum()), distinct_rankings=int(distinct),
+                          pairs_at_several_positions=several, ctr_by_position=self.ctr_by_position(),
+                          drops=self.drops)
 
 
 def _repeat_categorical(values, lengths: np.ndarray) -> pd.Categorical:

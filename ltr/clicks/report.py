@@ -21,8 +21,10 @@ from ltr.report.tables import Cell, format_number, render_html, render_markdown,
 
 __all__ = ["DEFAULT_MODELS", "ClickLogReport", "click_log_report"]
 
-DEFAULT_MODELS = ("gctr", "rctr", "dctr", "pbm", "cm", "ubm", "dcm", "sdbn", "dbn", "ccm")
-"""Every click model PyClick offers for single-query sessions, in PyClick's order."""
+DEFAULT_MODELS = ("gctr", "rctr", "dctr", "pbm", "cm", "ubm", "dcm", "sdbn", "dbn", "ccm", "cm(convention='exact')",
+                  "dbn(convention='exact')")
+"""Every click model PyClick offers for single-query sessions, in PyClick's order, then the two whose
+``convention='exact'`` differs from PyClick's figures (CM's conditional probabilities, DBN's E-step)."""
 
 
 class ClickLogReport:
