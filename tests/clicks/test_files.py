@@ -16,7 +16,7 @@ from ltr.errors import ParseError, SchemaError, UnknownNameError
 from tests.clicks.conftest import impressions
 
 FORMATS = ["log.tsv", "log.jsonl", "log.parquet", "log.tsv.gz", "log.jsonl.gz"]
-PROPERTY = settings(max_examples=25, deadline=None, derandomize=True,
+PROPERTY = settings(max_examples=15, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 

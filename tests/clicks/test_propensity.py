@@ -54,10 +54,10 @@ def test_randomized_propensities_agree_with_the_truth(world, eta):
 @pytest.mark.parametrize("eta", ETAS)
 def test_intervention_harvesting_agrees_with_the_truth(world, eta):
     """Oracle: the truth; logs of two rankers (independent random scores) on the same queries, no
-    intervention. Tolerance: 0.01 + 10% of the truth at every position (200,000 sessions)."""
+    intervention. Tolerance: 0.01 + 10% of the truth at every position (150,000 sessions)."""
     run, probs = world
     other = run.assign(score=np.random.default_rng(1).random(len(run)))
-    log = simulate({"a": run, "b": other}, probs, user=f"pbm(eta={eta})", sessions=200_000, seed=8)
+    log = simulate({"a": run, "b": other}, probs, user=f"pbm(eta={eta})", sessions=150_000, seed=8)
     p = harvest_propensities(log)
     t = truth(eta)
     assert p.values[0] == 1.0
