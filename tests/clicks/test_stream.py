@@ -59,6 +59,7 @@ def test_bad_rows_are_named(tmp_path):
 
 
 @pytest.mark.dask
+@pytest.mark.filterwarnings("ignore:The inplace keyword:DeprecationWarning")   # inside dask's Parquet reader
 def test_dask_groupby_gives_the_same_aggregate(dataset):
     pytest.importorskip("dask.dataframe")
     folder, _ = dataset
