@@ -45,6 +45,7 @@ from ltr.experiment.data_specs import DATA_KINDS, CollectionData, DataSpec, Leto
 from ltr.experiment.systems import (BACKEND_SETTINGS, FIRST_STAGE, FIRST_STAGE_SYSTEM, ControlSystem,  # noqa: F401
                                     FixedSystem, System, available_backends, parse_system, slug)
 from ltr.naming import check_params, parse_spec, select
+from ltr.params import check_type
 
 #: Compatibility name of :data:`ltr.experiment.systems.BACKEND_SETTINGS`.
 BACKEND_PARAMS = BACKEND_SETTINGS
@@ -68,17 +69,6 @@ MAX_SEED = 2**32 - 1
 
 def _unknown_keys(given, allowed, owner: str) -> None:
     check_params(given, allowed, owner=owner, what="keys", error=ConfigError)
-
-
-def _check_type(value, types, what: str):
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
-        names = " or ".join(t.__name__ for t in _as_tuple(types))
-        raise ConfigError(f"{what} must be {names}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _as_tuple(types):
-    return types if isinstance(types, tuple) else (types,)
 
 
 def _check_collection_names(exp) -> None:
@@ -164,18 +154,18 @@ class TrainingSpec:
         return kwargs
 
     def __post_init__(self):
-        _check_type(self.n_estimators, int, "training.n_estimators")
-        _check_type(self.early_stopping_rounds, int, "training.early_stopping_rounds")
+        check_type(self.n_estimators, int, "training.n_estimators")
+        check_type(self.early_stopping_rounds, int, "training.early_stopping_rounds")
         if self.cluster is not None and not isinstance(self.cluster, (str, dict)):
             raise ConfigError(f"training.cluster must be omitted (in-process), 'local', a Dask scheduler address "
                               f"such as 'tcp://10.0.0.1:8786', or a table of settings; got {self.cluster!r}")
         for name in ("num_leaves", "min_child_samples", "max_depth", "n_jobs"):
-            _check_type(getattr(self, name), int, f"training.{name}")
+            check_type(getattr(self, name), int, f"training.{name}")
         for name in ("learning_rate", "subsample", "colsample", "reg_lambda"):
-            _check_type(getattr(self, name), (int, float), f"training.{name}")
+            check_type(getattr(self, name), (int, float), f"training.{name}")
         if not 0 < self.subsample <= 1 or not 0 < self.colsample <= 1:
             raise ConfigError("training.subsample and training.colsample must be in (0, 1]")
-        _check_type(self.params, dict, "training.params")
+        check_type(self.params, dict, "training.params")
         if self.eval_metric is not None:
             from ltr.metrics import parse_metric
             object.__setattr__(self, "eval_metric", repr(parse_metric(self.eval_metric)))
@@ -203,11 +193,11 @@ class TuningSpec:
     space: dict = field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_SPACE.items()})
 
     def __post_init__(self):
-        _check_type(self.budget, int, "tuning.budget")
-        _check_type(self.seed, int, "tuning.seed")
+        check_type(self.budget, int, "tuning.budget")
+        check_type(self.seed, int, "tuning.seed")
         if self.budget < 1:
             raise ConfigError(f"tuning.budget must be >= 1, got {self.budget}")
-        _check_type(self.space, dict, "tuning.space")
+        check_type(self.space, dict, "tuning.space")
         allowed = {f.name for f in dataclasses.fields(TrainingSpec)} - {"params", "n_jobs", "eval_metric",
                                                                         "n_estimators", "early_stopping_rounds",
                                                                         "cluster"}
@@ -287,16 +277,16 @@ class ProtocolSpec:
 
     def __post_init__(self):
         select(SEARCHES, self.search, what="search protocol")
-        _check_type(self.reference_leaf_rows, int, "protocol.reference_leaf_rows")
+        check_type(self.reference_leaf_rows, int, "protocol.reference_leaf_rows")
         if self.reference_leaf_rows < 1:
             raise ConfigError(f"protocol.reference_leaf_rows must be >= 1, got {self.reference_leaf_rows}")
         for name in ("align_gain", "control", "run_level", "tukey"):
-            _check_type(getattr(self, name), bool, f"protocol.{name}")
-        _check_type(self.power, float, "protocol.power")
+            check_type(getattr(self, name), bool, f"protocol.{name}")
+        check_type(self.power, float, "protocol.power")
         if not 0 < self.power < 1:
             raise ConfigError(f"protocol.power must be in (0, 1), got {self.power}")
         if self.equivalence_margin is not None:
-            _check_type(self.equivalence_margin, (int, float), "protocol.equivalence_margin")
+            check_type(self.equivalence_margin, (int, float), "protocol.equivalence_margin")
             if not self.equivalence_margin > 0:
                 raise ConfigError(f"protocol.equivalence_margin must be > 0, got {self.equivalence_margin}")
 
@@ -363,7 +353,7 @@ class Experiment:
         from ltr.metrics import parse_metric
         from ltr.objectives import get_objective
 
-        _check_type(self.name, str, "name")
+        check_type(self.name, str, "name")
         object.__setattr__(self, "data", data_spec(self.data))
         object.__setattr__(self, "training", _from_mapping(TrainingSpec, self.training, "training"))
         object.__setattr__(self, "tuning", _from_mapping(TuningSpec, self.tuning, "tuning"))
@@ -386,12 +376,12 @@ class Experiment:
             raise ConfigError(f"primary metric {self.primary!r} is not in metrics {list(self.metrics)}; add it there")
         object.__setattr__(self, "primary", primary)
         for s in self.seeds:
-            _check_type(s, int, "each seed")
+            check_type(s, int, "each seed")
             if not 0 <= s <= MAX_SEED:
                 raise ConfigError(f"seed {s} is outside [0, 2^32 - 1]: the backends reduce seeds modulo 2^32, so "
                                   f"it would silently equal another seed")
         _distinct(self.seeds, "seeds")
-        _check_type(self.alpha, (int, float), "alpha")
+        check_type(self.alpha, (int, float), "alpha")
         if not 0 < self.alpha < 1:
             raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
         stats.resolve_test(self.test)
@@ -417,7 +407,7 @@ class Experiment:
                 raise ConfigError(f"protocol.control retrains the baseline with other seeds, but the baseline "
                                   f"{self.baseline} is not trained; choose a trained baseline")
         if self.expected is not None:
-            _check_type(self.expected, dict, "expected")
+            check_type(self.expected, dict, "expected")
             canonical = {}
             for metric, pair in self.expected.items():
                 name = repr(parse_metric(metric))
