@@ -9,8 +9,8 @@ Rows:
 2. LightGBM + our ``ranknet`` (``lightgbm.train`` with ``objective=grad_hess``) - goal <= 1.2x row 1
 3. XGBoost ``rank:pairwise`` as all-pairs RankNet (``xgboost.train`` directly,
    the configuration ``get_objective("ranknet").describe("xgboost")`` prints) - goal: row 2 below it
-4. ``Ranker("lambdarank").fit`` vs row 1's call, whole call timed             - goal overhead <= 5%
-5. ``Ranker("ranknet").fit`` vs row 2's call, whole call timed                - goal overhead <= 5%
+4. ``Ranker(objective="lambdarank").fit`` vs row 1's call, whole call timed             - goal overhead <= 5%
+5. ``Ranker(objective="ranknet").fit`` vs row 2's call, whole call timed                - goal overhead <= 5%
 
 Time per iteration = (time of the last iteration's end - time of the first iteration's end) / (rounds - 1),
 taken by an after-iteration callback, so Dataset construction and the first iteration's setup are
@@ -108,7 +108,7 @@ def run_xgboost(ds, rounds, threads):
 
 def run_ranker(ds, objective, rounds, threads):
     start, cpu = time.perf_counter(), time.process_time()
-    ranker = Ranker(objective, n_estimators=rounds, n_jobs=threads, random_state=0).fit(ds)
+    ranker = Ranker(objective=objective, n_estimators=rounds, n_jobs=threads, random_state=0).fit(ds)
     return time.perf_counter() - start, ranker, time.process_time() - cpu
 
 

@@ -202,7 +202,7 @@ class Runner:
             for config in configs:
                 t0 = time.perf_counter()
                 kwargs = self.exp.training.ranker_kwargs(backend, config, seed=self.exp.seeds[0])
-                ranker = Ranker(objective, backend, **kwargs).fit(fold.train, valid=fold.valid)
+                ranker = Ranker(objective=objective, backend=backend, **kwargs).fit(fold.train, valid=fold.valid)
                 self.timings["train"] += time.perf_counter() - t0
                 curve = ranker.evals_result_["valid"][self.exp.training.eval_metric]
                 trials.append({"config": config, "valid_score": float(curve[ranker.best_iteration_ - 1]),
@@ -231,7 +231,8 @@ class Runner:
                 else None
             if ranker is None:
                 kwargs = self.exp.training.ranker_kwargs(cell.backend, config, seed=cell.seed)
-                ranker = Ranker(cell.objective, cell.backend, **kwargs).fit(fold.train, valid=fold.valid)
+                ranker = Ranker(objective=cell.objective, backend=cell.backend,
+                                **kwargs).fit(fold.train, valid=fold.valid)
             t1 = time.perf_counter()
             run = ranker.predict(fold.test)
             predict_seconds = time.perf_counter() - t1

@@ -53,14 +53,13 @@ def save_ranker(ranker, path) -> Path:
     """Write ``ranker`` (fitted) into directory ``path`` (created if needed; files replaced atomically)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    backend = get_backend(ranker.backend)
+    backend = ranker.backend_                      # fitted state only: set_params after fit changes nothing
     data = backend.to_bytes(ranker.model_)
     with atomic_write(path / backend.model_file, "wb") as handle:
         handle.write(data)
-    params = ranker.get_params()
-    params["objective"] = repr(ranker.objective_)
-    params["eval_metric"] = (list(ranker.eval_metric) if isinstance(ranker.eval_metric, (list, tuple))
-                             else ranker.eval_metric)
+    params = dict(ranker._fit_params)              # the hyperparameters the model was fitted with
+    params["eval_metric"] = (list(params["eval_metric"]) if isinstance(params["eval_metric"], (list, tuple))
+                             else params["eval_metric"])
     history_file = None
     if getattr(ranker, "history_", None) is not None:
         history_file = "history.csv"
@@ -75,7 +74,7 @@ def save_ranker(ranker, path) -> Path:
         "backend": backend.name,
         "backend_params": _json_safe(ranker.backend_params_),
         "backend_description": ranker.objective_.describe(backend.name),
-        "feature_names": list(ranker.feature_names_),
+        "feature_names": [str(f) for f in ranker.feature_names_in_],
         "n_features": int(ranker.n_features_in_),
         "label_kind": ranker.label_kind_,
         "versions": ranker.versions(),
@@ -143,13 +142,17 @@ def load_ranker(path, cls):
     if n_trees != manifest["n_iterations"] or not 0 < manifest["best_iteration"] <= n_trees:
         _fail(path, f"the model has {n_trees} trees but the manifest says {manifest['n_iterations']} (best "
                     f"{manifest['best_iteration']})")
-    ranker = cls(**manifest["ranker_params"])
+    params = manifest["ranker_params"]
+    if not isinstance(params, dict):
+        _fail(manifest_path, "ranker_params must be a JSON object; save the model again")
+    ranker = cls(**params)
     ranker.model_ = model
+    ranker.backend_ = backend
     ranker.objective_ = get_objective(manifest["objective"])
     ranker.best_iteration_ = int(manifest["best_iteration"])
     ranker.n_iterations_ = int(manifest["n_iterations"])
     ranker.evals_result_ = manifest.get("evals_result") or {}
-    ranker.feature_names_ = list(names)
+    ranker.feature_names_in_ = np.asarray(names, dtype=object)
     ranker.n_features_in_ = len(names)
     ranker.label_kind_ = manifest.get("label_kind")
     ranker.train_fingerprint_ = manifest.get("train_fingerprint")
@@ -161,4 +164,5 @@ def load_ranker(path, cls):
         import pandas as pd
         ranker.history_ = pd.read_csv(path / manifest["history_file"])
         ranker.history_.attrs.update(manifest.get("history_attrs") or {})
+    ranker._fit_params = {**ranker.get_params(), "objective": repr(ranker.objective_), "backend": backend.name}
     return ranker

@@ -18,7 +18,8 @@ from ltr.objectives._kernels import (
     ranknet_numpy,
 )
 from ltr.objectives.base import (
-    BACKENDS, LABEL_KINDS, Objective, available_objectives, get_objective, quantize, register, registry,
+    LABEL_KINDS, Objective, available_objectives, get_objective, objective_backends, quantize, register,
+    registry,
 )
 from ltr.objectives.lambdarank import LambdaRank, LambdaRankMAP, LambdaRankRef, default_label_gain
 from ltr.objectives.listwise import RankXENDCG
@@ -26,8 +27,8 @@ from ltr.objectives.pointwise import Binary, Multiclass, Regression
 from ltr.objectives.ranknet import RankNet
 
 __all__ = [
-    "BACKENDS", "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
+    "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
     "Multiclass", "Objective", "RankNet", "RankXENDCG", "Regression", "available_objectives",
     "default_label_gain", "get_objective", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid",
-    "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "register", "registry",
+    "objective_backends", "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "register", "registry",
 ]

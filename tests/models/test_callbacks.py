@@ -46,7 +46,7 @@ def test_recorder_history(data, objective, backend):
     of the model truncated to t trees (the backend's own prediction), and the metric curves of
     evals_result_."""
     train, valid, _ = data
-    ranker = Ranker(objective, backend, n_estimators=20, early_stopping_rounds=None, record=True,
+    ranker = Ranker(objective=objective, backend=backend, n_estimators=20, early_stopping_rounds=None, record=True,
                     n_jobs=1).fit(train, valid)
     hist = ranker.history_
     assert hist["iteration"].tolist() == list(range(1, 21))
@@ -77,7 +77,7 @@ def test_recorder_on_a_multiclass_objective(data):
     """Multi-output scores: no mean |lambda| (said so), pairs counted on the expected grade, whose
     oracle is LightGBM's own class probabilities after t trees."""
     train, valid, _ = data
-    ranker = Ranker("multiclass", n_estimators=5, early_stopping_rounds=None, record=True,
+    ranker = Ranker(objective="multiclass", n_estimators=5, early_stopping_rounds=None, record=True,
                     n_jobs=1).fit(train, valid)
     hist = ranker.history_
     assert hist["mean_abs_lambda"].isna().all()
