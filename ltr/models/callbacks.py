@@ -252,3 +252,14 @@ def prepare(callbacks) -> tuple[list, list]:
     before = [cb for _, _, cb in items if getattr(cb, "before_iteration", False)]
     after = [cb for _, _, cb in items if not getattr(cb, "before_iteration", False)]
     return before, after
+
+
+def check_callbacks(callbacks, metric_names: list[str]) -> None:
+    """Refuse, before training, a callbacks argument that is not a list of callables, or an
+    :func:`early_stopping` on a metric that will not be evaluated."""
+    prepare(callbacks)
+    for cb in callbacks:
+        if isinstance(cb, _EarlyStopping) and cb.metric is not None and cb.metric not in metric_names:
+            raise ConfigError(f"early_stopping(metric={cb.metric!r}) is not among the evaluated metrics "
+                              f"{metric_names}; add it to Ranker(eval_metric=[...]) or name one of them as "
+                              f"written there")

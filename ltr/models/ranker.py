@@ -18,7 +18,7 @@ from ltr.metrics import parse_metric
 from ltr.models._harness import kernel_threads, scores_from_prediction
 from ltr.models.backends import TrainSpec, get_backend
 from ltr.models.backends._base import MAX_SEED
-from ltr.models.callbacks import early_stopping, record_evaluation
+from ltr.models.callbacks import check_callbacks, early_stopping, record_evaluation
 from ltr.objectives import get_objective
 from ltr.ranking import RankingDataset
 from ltr.schema import DOCID, QID, SCORE
@@ -305,9 +305,11 @@ class Ranker(BaseEstimator):
         """
         # Step 1: resolve every name before touching the data
         settings, backend, objective, metrics = self._resolve()
-        if callbacks is not None and self.cluster is not None:
-            raise ConfigError("fit(callbacks=...) runs in this process at every iteration; training on a cluster "
-                              "(Ranker(cluster=...)) runs a fixed number of rounds and takes no callbacks")
+        if callbacks is not None:
+            if self.cluster is not None:
+                raise ConfigError("fit(callbacks=...) runs in this process at every iteration; training on a "
+                                  "cluster (Ranker(cluster=...)) runs a fixed number of rounds and takes no callbacks")
+            check_callbacks(callbacks, [name for name, _ in metrics])     # before any data are read
         # Step 2: data and labels
         train_ds = self._dataset(train, "train")
         self._check_labels_present(train_ds, "train")
@@ -354,9 +356,6 @@ class Ranker(BaseEstimator):
                                                     seed=self.random_state)
             evals = trained.evals_result
         else:
-            if callbacks is not None:
-                from ltr.models.callbacks import prepare
-                prepare(callbacks)               # a bad callbacks argument fails before training
             with kernel_threads(self.n_jobs):
                 trained = backend.train(spec)
         # Step 5: fitted state (what predict, save and feature_importances_ read)

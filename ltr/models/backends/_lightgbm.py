@@ -16,6 +16,9 @@ from ltr.naming import check_params
 #: LightGBM parameters the Ranker sets itself, with the Ranker argument to use instead.
 _RESERVED = {"objective": "objective=", "metric": "eval_metric=", "num_iterations": "n_estimators=",
              "early_stopping_round": "early_stopping_rounds=", "seed": "random_state="}
+#: LightGBM parameters lightgbm.train would drop with only a warning, and why.
+_IGNORED = {"categorical_feature": "lightgbm.train takes categorical features from the Dataset, and ltr's "
+                                   "features are numerical (it passes none)"}
 #: LightGBM's other seeds: the same range as ``seed``.
 _SEEDS = ("bagging_seed", "feature_fraction_seed", "data_random_seed", "objective_seed", "extra_seed",
           "drop_seed")
@@ -116,6 +119,8 @@ class LightGBMBackend(Backend):
             if main in _RESERVED:
                 raise ConfigError(f"params={{{key!r}: ...}} (LightGBM's {main!r}) is set by the Ranker itself; "
                                   f"use Ranker({_RESERVED[main]}...) instead")
+            if main in _IGNORED:
+                raise ConfigError(f"params={{{key!r}: ...}} would be ignored: {_IGNORED[main]}")
             if main in out:
                 first = next(k for k in user_params if table[k] == main)
                 raise ConfigError(f"params sets LightGBM's {main!r} twice, as {first!r} and as {key!r} "
