@@ -249,7 +249,7 @@ def _check_weights(weights, n_rows: int, name: str) -> np.ndarray:
         raise SchemaError(f"{name}: weights must have shape ({n_rows},), one per row; got shape {w.shape}")
     bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
     if bad.size:
-        raise DataError(f"{name}: weights must be finite and >= 0; row {int(bad[0])} has {w[bad[0]]!r} "
+        raise DataError(f"{name}: weights must be finite and >= 0; row {int(bad[0])} has {float(w[bad[0]])!r} "
                         f"({bad.size} such rows)")
     if n_rows and not np.any(w > 0):
         raise DataError(f"{name}: every weight is 0, so nothing would be learned; give some rows a weight > 0")

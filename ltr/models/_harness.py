@@ -63,12 +63,16 @@ class _EvalSet:
 
 def query_weights(weights, group_sizes) -> np.ndarray | None:
     """One weight per query, the mean of its rows' weights: LightGBM's ``Metadata::CalculateQueryWeights``,
-    which weights its ranking metrics (a query-constant weight is that weight)."""
+    which weights its ranking metrics (a query-constant weight is that weight). LightGBM keeps weights as
+    float32 and so does this mean, so that the default early-stopping metric stays LightGBM's ``ndcg``."""
     if weights is None:
         return None
     sizes = np.asarray(group_sizes, dtype=np.int64)
+    if not sizes.size:
+        return np.zeros(0)
     starts = np.r_[0, np.cumsum(sizes)[:-1]].astype(np.int64)
-    return np.add.reduceat(np.asarray(weights, dtype=np.float64), starts) / sizes if sizes.size else sizes
+    w32 = np.asarray(weights, dtype=np.float32).astype(np.float64)
+    return (np.add.reduceat(w32, starts) / sizes).astype(np.float32).astype(np.float64)
 
 
 @dataclass

@@ -282,3 +282,67 @@ def test_eval_metric_is_our_metric_on_the_validation_set(data):
         for name in ("nDCG@5", "AP"):
             expected = parse_metric(name).compute(valid.labels, scores, valid.group_sizes).mean()
             assert ranker.evals_result_["valid"][name][t - 1] == pytest.approx(expected, abs=1e-12)
+
+
+# -- the estimator contract -----------------------------------------------------------------------------------
+
+def test_ranker_takes_keyword_arguments_only():
+    """As LightGBM's LGBMRanker and scikit-learn's estimators: a positional objective is a TypeError."""
+    with pytest.raises(TypeError, match="positional argument"):
+        Ranker("lambdarank")
+    with pytest.raises(TypeError):
+        Ranker("lambdarank", "xgboost")
+    assert Ranker(objective="ranknet", backend="xgboost").get_params()["backend"] == "xgboost"
+
+
+def test_set_params_after_fit_does_not_change_the_fitted_model(data, tmp_path):
+    """Oracle: the same model's scores, importances and saved folder before set_params. Before, predict read the
+    hyperparameter self.backend, so set_params(backend='xgboost') made predict_scores fail with a TypeError."""
+    train, valid, test = data
+    ranker = Ranker(objective="lambdarank", n_estimators=15, n_jobs=1).fit(train, valid)
+    scores, gain = ranker.predict_scores(test), ranker.feature_importances_
+    ranker.set_params(backend="xgboost", objective="ranknet", n_estimators=3)
+    assert ranker.backend_.name == "lightgbm" and repr(ranker.objective_) == "lambdarank"
+    np.testing.assert_array_equal(ranker.predict_scores(test), scores)
+    assert ranker.feature_importances_.equals(gain)
+    ranker.save(tmp_path / "m")
+    loaded = Ranker.load(tmp_path / "m")
+    assert (loaded.backend, loaded.objective, loaded.n_estimators) == ("lightgbm", "lambdarank", 15)
+    np.testing.assert_array_equal(loaded.predict_scores(test), scores)
+    assert ranker.versions()["lightgbm"] == lgb.__version__
+
+
+def test_not_fitted_error_is_scikit_learns_and_check_is_fitted_works(data):
+    """Oracle: scikit-learn's own NotFittedError and check_is_fitted."""
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    from sklearn.utils.validation import check_is_fitted
+    assert issubclass(NotFittedError, SklearnNotFittedError)
+    with pytest.raises(SklearnNotFittedError, match="not fitted yet"):
+        Ranker(n_jobs=1).predict_scores(make_dataset(2))
+    with pytest.raises(SklearnNotFittedError):
+        check_is_fitted(Ranker(n_jobs=1))
+    ranker = Ranker(n_estimators=2, n_jobs=1).fit(data[0])
+    check_is_fitted(ranker)
+    with pytest.raises(SklearnNotFittedError):
+        check_is_fitted(clone(ranker))
+
+
+def test_feature_names_in_and_the_deprecated_alias(data):
+    """scikit-learn's name: feature_names_in_ is an object ndarray of the training features, in order."""
+    train = data[0]
+    ranker = Ranker(n_estimators=2, n_jobs=1).fit(train)
+    assert ranker.feature_names_in_.dtype == object and list(ranker.feature_names_in_) == train.feature_names
+    assert ranker.n_features_in_ == train.n_features
+    with pytest.warns(FutureWarning, match="use feature_names_in_"):
+        assert ranker.feature_names_ == train.feature_names
+
+
+def test_readme_training_snippet_runs_as_written(capsys):
+    """The README's training section (weights per query, subsampling by query, callbacks) runs as written."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Training: defaults, weights, subsampling, callbacks", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    best, backend, metrics = capsys.readouterr().out.split(maxsplit=2)
+    assert int(best) >= 1 and backend == "lightgbm" and metrics.strip() == "['nDCG@10', 'nDCG@5']"

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import sys
+import tempfile
 
 import numpy as np
 
@@ -56,36 +59,30 @@ def native_message(err: BaseException) -> str:
 
 
 @contextlib.contextmanager
-def _quiet_fatal():
-    """Keep LightGBM from printing ``[LightGBM] [Fatal] ...`` for an error we re-raise as one typed line.
-
-    LightGBM routes its C++ log through the Python logger set by ``lightgbm.register_logger``; with
-    ``verbosity=-1`` only fatal messages reach it. This swaps in a logger that drops them for the duration
-    and puts the previous one back (LightGBM keeps it in ``lightgbm.basic._LOGGER``; if a future version
-    moves it, nothing is filtered).
-    """
-    import lightgbm.basic as basic
-    saved = tuple(getattr(basic, n, None) for n in ("_LOGGER", "_INFO_METHOD_NAME", "_WARNING_METHOD_NAME"))
-    if saved[0] is None:
-        yield
-        return
-
-    class _DropFatal:
-        def __init__(self, inner, info, warning):
-            self.inner, self.info_name, self.warning_name = inner, info, warning
-
-        def info(self, msg):
-            if "[Fatal]" not in str(msg):
-                getattr(self.inner, self.info_name)(msg)
-
-        def warning(self, msg):
-            getattr(self.inner, self.warning_name)(msg)
-
-    _lgb().register_logger(_DropFatal(*saved), info_method_name="info", warning_method_name="warning")
+def _native_stderr_held():
+    """Hold what native code writes to file descriptor 2 during a short call; yields a list that the caller
+    fills with True to drop it (LightGBM's ``Log::Fatal`` prints ``[LightGBM] [Fatal] ...`` to stderr itself
+    before raising, which would be a second line beside the one typed error). Anything held and not dropped
+    is written to stderr afterwards. Used around the parameter probe only (milliseconds)."""
+    drop: list = []
     try:
-        yield
-    finally:
-        _lgb().register_logger(*saved)
+        saved = os.dup(2)
+    except OSError:                      # no file descriptor 2 (embedded interpreters): nothing to hold
+        yield drop
+        return
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        os.dup2(held.fileno(), 2)
+        try:
+            yield drop
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if not drop:
+                held.seek(0)
+                text = held.read()
+                if text:
+                    sys.stderr.write(text.decode("utf-8", "replace"))
 
 
 class LightGBMBackend(Backend):
@@ -169,8 +166,12 @@ class LightGBMBackend(Backend):
         lgb = _lgb()
         probe = {k: v for k, v in params.items() if not callable(v)}
         try:
-            with _quiet_fatal():
-                lgb.Dataset(np.zeros((1, 1)), params=probe, free_raw_data=True).construct()
+            with _native_stderr_held() as drop:
+                try:
+                    lgb.Dataset(np.zeros((1, 1)), params=probe, free_raw_data=True).construct()
+                except lgb.basic.LightGBMError:
+                    drop.append(True)
+                    raise
         except lgb.basic.LightGBMError as err:
             raise ConfigError(f"LightGBM refused the training parameters: {native_message(err)}. Check the "
                               f"Ranker settings and params={user!r} against LightGBM's parameter "
@@ -209,10 +210,9 @@ class LightGBMBackend(Backend):
             callbacks.append(_LGBRecord(recorder, spec.X))
         bridge = _Bridge(callbacks, spec.n_estimators)
         try:
-            with _quiet_fatal():
-                booster = lgb.train(params, train_set, num_boost_round=spec.n_estimators,
-                                    valid_sets=valid_sets or None, valid_names=valid_names or None,
-                                    feval=harness.lightgbm if valid_sets else None, callbacks=bridge.callbacks())
+            booster = lgb.train(params, train_set, num_boost_round=spec.n_estimators,
+                                valid_sets=valid_sets or None, valid_names=valid_names or None,
+                                feval=harness.lightgbm if valid_sets else None, callbacks=bridge.callbacks())
         except lgb.basic.LightGBMError as err:
             raise ConfigError(f"LightGBM stopped training: {native_message(err)}") from None
         n_iter = booster.current_iteration()

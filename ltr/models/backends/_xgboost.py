@@ -189,7 +189,10 @@ class XGBoostBackend(Backend):
         xgb = _xgb()
         n_jobs = spec.params.get("nthread", 1)
         wtrain = self._weights(spec.weights, spec.group_sizes, spec.objective, spec.custom, "training")
-        dtrain = self._dmatrix(spec.X, spec.backend_labels, spec.group_sizes, n_jobs, wtrain)
+        # XGBoost refuses per-row weights beside query groups (it reads them as group weights): a pointwise
+        # objective, which needs no groups, gets none when it has per-row weights
+        rows_only = wtrain is not None and not self._ranking_native(spec.objective, spec.custom)
+        dtrain = self._dmatrix(spec.X, spec.backend_labels, None if rows_only else spec.group_sizes, n_jobs, wtrain)
         harness = HarnessEval(spec.metrics, spec.objective)
         evals = []
         if spec.record:
@@ -198,7 +201,8 @@ class XGBoostBackend(Backend):
         if spec.valid is not None:
             Xv, yv, bv, gv = spec.valid
             wvalid = self._weights(spec.valid_weights, gv, spec.objective, spec.custom, "validation")
-            dvalid = self._dmatrix(Xv, bv, gv, n_jobs, wvalid)
+            rows_only = wvalid is not None and not self._ranking_native(spec.objective, spec.custom)
+            dvalid = self._dmatrix(Xv, bv, None if rows_only else gv, n_jobs, wvalid)
             evals.append((dvalid, "valid"))
             harness.add(dvalid, "valid", yv, gv, spec.valid_weights)
         callbacks, recorder = list(spec.callbacks), None
