@@ -219,7 +219,7 @@ class Ranker(BaseEstimator):
         if backend.name not in objective.backends:
             raise ConfigError(f"objective {objective!r} is not available on backend {backend.name!r}; it runs "
                               f"on {list(objective.backends)}")
-        backend.check_params(settings["params"] or {}, objective)     # names, before any data are read
+        backend.check_params(settings["params"] or {})     # names (LightGBM), before any data are read
         return settings, backend, objective, self._metrics()
 
     # -- data --------------------------------------------------------------------------------------

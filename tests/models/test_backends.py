@@ -172,3 +172,18 @@ def test_backends_fold_large_seeds_so_the_ranker_refuses_them():
     with pytest.raises(ConfigError, match=r"'objective_seed' parameter of objective 'rank_xendcg' must be None or an "
                                           r"int in \[0, 2147483647\]"):
         get_objective("rank_xendcg(objective_seed=4294967296)")
+
+
+def test_check_params_validates_a_declaration_without_data():
+    """For declarations (an experiment's [training] params): names and values are checked before any data are
+    read, by each library's own rules, and aliases come back under the names the Ranker uses."""
+    ranknet = get_objective("ranknet")
+    assert get_backend("lightgbm").check_params({"eta": 0.1, "min_data": 5}, ranknet) == {"learning_rate": 0.1,
+                                                                                         "min_data_in_leaf": 5}
+    assert get_backend("xgboost").check_params({"learning_rate": 0.1}, ranknet) == {"eta": 0.1}
+    with pytest.raises(UnknownNameError, match=r"\['max_dept'\]"):
+        get_backend("xgboost").check_params({"max_dept": 3}, ranknet)
+    with pytest.raises(ConfigError, match=r"LightGBM refused the training parameters: Check failed: \(num_leaves\)"):
+        get_backend("lightgbm").check_params({"num_leaves": 1}, ranknet)
+    with pytest.raises(ConfigError, match=r"XGBoost refused the training parameters: value 3 for Parameter subsample"):
+        get_backend("xgboost").check_params({"subsample": 3}, get_objective("lambdarank"))

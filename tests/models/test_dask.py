@@ -67,6 +67,23 @@ def _ndcg10(ranker, data) -> float:
 
 
 # -- settings, partitions (no cluster needed) ---------------------------------------------------------------
+def test_dask_plumbing_lives_in_cluster_and_stays_importable_from_distributed():
+    """ltr.models.distributed was split along its seam: the Dask plumbing that ltr.pipeline.distributed also
+    uses (connection, partitions, their check, the worker watch) is ltr.models.cluster, which knows nothing of
+    models; the per-backend training stays in distributed, which re-exports the plumbing's public names."""
+    import ast
+    from pathlib import Path
+
+    import ltr.models.cluster as cluster
+    import ltr.models.distributed as dist
+    for name in cluster.__all__:
+        assert getattr(dist, name) is getattr(cluster, name), name
+    tree = ast.parse(Path(cluster.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not any(m.startswith(("ltr.models", "lightgbm", "xgboost")) for m in imported), imported
+    assert callable(dist.lightgbm_train_on_cluster) and callable(dist.xgboost_train_on_cluster)
+
+
 def test_cluster_settings_are_checked():
     """Oracle: the documented settings table (CLUSTER_DEFAULTS); bad values name what is expected."""
     assert cluster_settings("tcp://10.0.0.1:8786")["address"] == "tcp://10.0.0.1:8786"

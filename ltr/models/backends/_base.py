@@ -86,9 +86,13 @@ class Backend:
     def version(self) -> str:
         raise NotImplementedError
 
-    def check_params(self, user_params: dict, objective) -> dict:
-        """``user_params`` (``Ranker(params=...)``) with aliases replaced by the library's main names; an
-        unknown name is an UnknownNameError listing the valid ones."""
+    def check_params(self, user_params: dict, objective=None) -> dict:
+        """``user_params`` (``Ranker(params=...)``) with aliases replaced by the names the Ranker uses.
+
+        Refuses (UnknownNameError, listing the valid names) a name the library does not have and (ConfigError)
+        one the Ranker sets itself; given the ``objective``, also every value the library refuses, by the
+        library's own check. For declarations: ``get_backend(name).check_params(params, get_objective(spec))``
+        fails before any data are read."""
         raise NotImplementedError
 
     def train_on_cluster(self, client, spec: TrainSpec, parts: list, n_rounds: int, settings: dict):

@@ -101,7 +101,16 @@ class LightGBMBackend(Backend):
     def check_params(self, user_params, objective=None):
         """Main names for LightGBM's aliases (``eta`` -> ``learning_rate``), so that a user's value really
         overrides the Ranker's (LightGBM keeps the main name when both are given); refuses unknown names,
-        names the Ranker sets itself, and seeds out of range."""
+        names the Ranker sets itself, and seeds out of range; with ``objective``, also values LightGBM
+        refuses (:meth:`_probe`)."""
+        out = self._canonical(user_params)
+        if objective is not None and out:
+            native = {} if objective.is_custom(self.name) else objective.backend_params(
+                self.name, labels=np.array([0.0, 1.0]), group_sizes=np.array([2]))
+            self._probe({"verbosity": -1, **native, **out}, user=user_params)
+        return out
+
+    def _canonical(self, user_params) -> dict:
         table = _aliases()
         if "eval_metric" in user_params:
             raise ConfigError("params={'eval_metric': ...} is set by the Ranker itself; use Ranker(eval_metric=...) "
@@ -156,7 +165,7 @@ class LightGBMBackend(Backend):
         custom = objective.is_custom(self.name)
         if not custom:
             params.update(objective.backend_params(self.name, labels=labels, group_sizes=group_sizes))
-        params.update(self.check_params(settings.get("params") or {}, objective))
+        params.update(self._canonical(settings.get("params") or {}))
         self._probe(params, user=settings.get("params") or {})
         return params, custom
 

@@ -68,7 +68,20 @@ class XGBoostBackend(Backend):
     # -- parameters ---------------------------------------------------------------------------------------
     def check_params(self, user_params, objective=None):
         """Aliases replaced by the Ranker's names (``learning_rate`` -> ``eta``); names the Ranker sets
-        itself refused. Unknown names are found by XGBoost itself, in :meth:`_probe`."""
+        itself refused; with ``objective``, unknown names and bad values found by XGBoost itself
+        (:meth:`_probe`, on the Ranker's default settings)."""
+        out = self._canonical(user_params)
+        if objective is not None and out:
+            base = {"tree_method": "hist", "disable_default_eval_metric": 1, "verbosity": 0}
+            if objective.is_custom(self.name):
+                base["base_score"] = 0.0
+            else:
+                base.update(objective.backend_params(self.name, labels=np.array([0.0, 1.0]),
+                                                     group_sizes=np.array([2])))
+            self._probe({**base, **out}, user=out, given=user_params)
+        return out
+
+    def _canonical(self, user_params) -> dict:
         out: dict = {}
         for key, value in user_params.items():
             if key in _RESERVED:
@@ -115,7 +128,7 @@ class XGBoostBackend(Backend):
             params["base_score"] = 0.0
         else:
             params.update(objective.backend_params(self.name, labels=labels, group_sizes=group_sizes))
-        user = self.check_params(settings.get("params") or {}, objective)
+        user = self._canonical(settings.get("params") or {})
         params.update(user)
         self._probe(params, user=user, given=settings.get("params") or {})
         return params, custom
