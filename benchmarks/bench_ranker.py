@@ -119,8 +119,9 @@ def run_ranker(ds, objective, rounds, threads):
 def bench_load(trees: int, repeat: int, threads: int) -> None:
     """Row 6: the structure check before loading vs the native load, per backend, best of ``repeat``."""
     from ltr.models.backends import get_backend
-    ds = make_data(300, 20, 136, seed=1)
-    print(f"\nmodel load: {trees} trees (LightGBM 31 leaves, XGBoost depth 6), 136 features; best of {repeat}")
+    ds = make_data(200, 20, 20, seed=1)           # the model's size, not the data's, sets both costs
+    print(f"\nmodel load: {trees} trees (LightGBM 31 leaves, XGBoost depth 6), 20 features; best of {repeat}",
+          flush=True)
     print(f"{'backend':<10}{'MB':>6}{'check s':>10}{'native s':>10}{'check/native':>14}  goal <= 1")
     for name in ("lightgbm", "xgboost"):
         ranker = Ranker(objective="lambdarank", backend=name, n_estimators=trees, early_stopping_rounds=None,
@@ -137,7 +138,7 @@ def bench_load(trees: int, repeat: int, threads: int) -> None:
             return best
         check = timed(lambda: backend.check_model_file(data, path="model", n_features=ds.n_features))
         native = timed(lambda: backend.from_bytes(data))
-        print(f"{name:<10}{len(data) / 1e6:>6.1f}{check:>10.3f}{native:>10.3f}{check / native:>14.2f}")
+        print(f"{name:<10}{len(data) / 1e6:>6.1f}{check:>10.3f}{native:>10.3f}{check / native:>14.2f}", flush=True)
 
 
 def main(argv=None):

@@ -19,12 +19,12 @@ import numpy as np
 from ltr.errors import ConfigError, GroupError, LTRError
 
 __all__ = [
-    "dask_array",
     "CLUSTER_DEFAULTS",
     "WorkerLostError",
     "check_partitions",
     "close_local_cluster",
     "cluster_settings",
+    "dask_array",
     "get_client",
     "query_partitions",
     "require_dask",
