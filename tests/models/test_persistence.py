@@ -93,7 +93,8 @@ def test_manifest_with_wrong_feature_count_is_refused(saved, tmp_path):
     manifest["feature_names"] = manifest["feature_names"][:-1]
     manifest["n_features"] -= 1
     (dest / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ModelFormatError, match="the model has 8 features but the manifest lists 7"):
+    # refused by the structure check, before the native loader reads the model
+    with pytest.raises(ModelFormatError, match=r"(means 8 features|num_feature is 8), but the manifest lists 7"):
         Ranker.load(dest)
     manifest["n_features"] = 3
     (dest / "manifest.json").write_text(json.dumps(manifest))
