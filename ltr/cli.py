@@ -132,11 +132,72 @@ def _params(pairs: list[str]) -> dict:
     return params
 
 
+def _protocol_settings(backend: str) -> dict:
+    """The experiment protocol's training settings (``ltr run`` without tuning) for ``backend``."""
+    from ltr.experiment.spec import TrainingSpec
+    return TrainingSpec().ranker_kwargs(backend, seed=0)
+
+
+def _default_differences() -> list[tuple[str, str, str, list]]:
+    """(setting, Ranker default, protocol default, backends) for every setting whose two defaults train
+    differently on some backend: read from the Ranker's signature, the protocol's TrainingSpec and the
+    native parameters each backend derives from them (never written by hand). ``reg_lambda`` None and 0.0
+    are the same on LightGBM (its default is 0) and differ on XGBoost (its default is 1)."""
+    import inspect
+
+    import numpy as np
+
+    from ltr.models import Ranker
+    from ltr.models.backends import available_backends, get_backend
+    from ltr.objectives import get_objective
+    ranker = {k: p.default for k, p in inspect.signature(Ranker.__init__).parameters.items()
+              if p.default is not inspect.Parameter.empty}
+    objective = get_objective(ranker["objective"])
+
+    def native(backend, settings):
+        return backend.native_params(settings, objective, labels=np.array([0.0, 1.0]),
+                                     group_sizes=np.array([2]))[0]
+
+    rows: dict = {}
+    for name in available_backends():
+        backend = get_backend(name)
+        base = native(backend, ranker)
+        for key, value in _protocol_settings(name).items():
+            if key in ranker and ranker[key] != value and native(backend, {**ranker, key: value}) != base:
+                rows.setdefault((key, repr(ranker[key]), repr(value)), []).append(name)
+    return [(key, r, p, backends) for (key, r, p), backends in sorted(rows.items())]
+
+
+class _TrainHelp(argparse.Action):
+    """``ltr train --help``, with the defaults table computed only when asked for (it imports the Ranker)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from ltr.models.backends import available_backends
+        lines = ["defaults: `ltr train` trains with the Ranker's defaults, which are the backends' own (a plain",
+                 "LightGBM or XGBoost script trains the same model). They are NOT the experiment protocol's",
+                 "(`ltr run`, ltr.experiment.spec.TrainingSpec), which differ in:", ""]
+        for key, ours, theirs, backends in _default_differences():
+            where = "" if len(backends) == len(available_backends()) else f"  ({', '.join(backends)})"
+            lines.append(f"  {key:<12} ltr train: {ours:<6} ltr run: {theirs:<5}{where}".rstrip())
+        lines += ["", "Scores differ accordingly (row and feature subsampling change the trees). --protocol",
+                  "trains with the protocol's settings instead (still without `ltr run`'s tuning); --param",
+                  "overrides either."]
+        parser.epilog = "\n".join(lines)
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+        parser.print_help()
+        parser.exit()
+
+
 def _cmd_train(args) -> int:
     from ltr.models import train_files
+    defaults = _protocol_settings(args.backend) if args.protocol else None
     ranker = train_files(args.data, objective=args.objective, backend=args.backend, valid_path=args.valid,
-                         out_dir=args.out, params=_params(args.param))
-    print(f"trained {ranker.backend}/{ranker.objective_!r}: {ranker.best_iteration_} trees; model in {args.out}")
+                         out_dir=args.out, params=_params(args.param), defaults=defaults)
+    print(f"trained {ranker.backend_.name}/{ranker.objective_!r}: {ranker.best_iteration_} trees; model in "
+          f"{args.out}")
     return 0
 
 
@@ -500,7 +561,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="as trec_eval -c: average over every qrels query; those the run lacks score 0")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("train", help="train a ranker on a LETOR/SVMlight file")
+    p = sub.add_parser("train", help="train a ranker on a LETOR/SVMlight file", add_help=False,
+                       description="Train a Ranker on a LETOR/SVMlight file and save it as a model folder.")
+    p.add_argument("-h", "--help", action=_TrainHelp, help="show this help (and how the defaults differ from "
+                                                         "`ltr run`'s) and exit")
     p.add_argument("data")
     p.add_argument("--objective", default="lambdarank")
     p.add_argument("--backend", default="lightgbm")
@@ -508,6 +572,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="model folder to write")
     p.add_argument("--param", action="append", metavar="KEY=VALUE",
                    help="Ranker setting or backend parameter, e.g. n_estimators=500 (repeatable)")
+    p.add_argument("--protocol", action="store_true",
+                   help="train with the experiment protocol's settings (`ltr run`'s TrainingSpec: row and feature "
+                        "subsampling 0.8, ...) instead of the Ranker's defaults")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("predict", help="score a LETOR/SVMlight file with a saved model, write a TREC run")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,51 @@ def test_train_unknown_objective_lists_choices(tmp_path, capsys):
     assert main(["train", str(tmp_path / "train.txt"), "--objective", "lambdamart", "--out",
                  str(tmp_path / "m")]) == 2
     assert "Unknown objective 'lambdamart'. Choose from [" in capsys.readouterr().err
+
+
+def test_train_help_states_how_the_defaults_differ_from_the_protocol(capsys):
+    """`ltr train` uses the Ranker's defaults (the backends' own), not `ltr run`'s protocol; --help lists every
+    setting whose two defaults train differently, with both values read from their sources (the Ranker's
+    signature and TrainingSpec), and none whose native value is the same (num_leaves None is LightGBM's 31)."""
+    import inspect
+
+    from ltr.experiment.spec import TrainingSpec
+    from ltr.models import Ranker
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    assert "NOT the experiment protocol's" in out and "--protocol" in out
+    ranker = {k: p.default for k, p in inspect.signature(Ranker.__init__).parameters.items()}
+    protocol = TrainingSpec()
+    for key in ("subsample", "colsample"):
+        assert ranker[key] != getattr(protocol, key)
+        assert re.search(rf"{key}\s+ltr train: {ranker[key]!r}\s+ltr run: {getattr(protocol, key)!r}\n", out), key
+    assert re.search(r"reg_lambda\s+ltr train: None\s+ltr run: 0\.0\s+\(xgboost\)", out)
+    assert "num_leaves" not in out.split("differ in:")[1] and "max_depth" not in out.split("differ in:")[1]
+
+
+def test_train_protocol_uses_the_protocols_settings(tmp_path, capsys):
+    """Oracle: Ranker(**TrainingSpec().ranker_kwargs(backend, seed=0)) fitted on the same files (same scores),
+    and the Ranker's defaults without --protocol (different scores: subsampling changes the trees)."""
+    from ltr.experiment.spec import TrainingSpec
+    from ltr.io import read_letor
+    from ltr.models import Ranker
+    write_letor(make_letor(30, 1, prefix="t"), tmp_path / "train.txt")
+    write_letor(make_letor(10, 2, prefix="v"), tmp_path / "vali.txt")
+    train, valid = read_letor(tmp_path / "train.txt"), read_letor(tmp_path / "vali.txt")
+    scores = {}
+    for flag in ([], ["--protocol"]):
+        out = tmp_path / ("protocol" if flag else "defaults")
+        assert main(["train", str(tmp_path / "train.txt"), "--valid", str(tmp_path / "vali.txt"), "--out", str(out),
+                     "--param", "n_estimators=25", "--param", "n_jobs=1", *flag]) == 0
+        scores[bool(flag)] = Ranker.load(out).predict_scores(valid)
+    kwargs = {**TrainingSpec().ranker_kwargs("lightgbm", seed=0), "n_estimators": 25, "n_jobs": 1}
+    expected = Ranker(objective="lambdarank", backend="lightgbm", **kwargs).fit(train, valid).predict_scores(valid)
+    np.testing.assert_array_equal(scores[True], expected)
+    defaults = Ranker(n_estimators=25, n_jobs=1).fit(train, valid).predict_scores(valid)
+    np.testing.assert_array_equal(scores[False], defaults)
+    assert not np.array_equal(scores[True], scores[False])
 
 
 def test_run_report_compare(tmp_path, capsys):

@@ -63,8 +63,6 @@ DEFAULT_SPACE: dict[str, tuple[str, float, float]] = {
 }
 
 _SPACE_KINDS = ("log", "int", "float")
-#: Seeds are the backends' 32-bit unsigned seeds: a larger one would be silently reduced modulo 2^32.
-MAX_SEED = 2**32 - 1
 
 
 def _unknown_keys(given, allowed, owner: str) -> None:
@@ -375,11 +373,13 @@ class Experiment:
         if primary not in self.metrics:
             raise ConfigError(f"primary metric {self.primary!r} is not in metrics {list(self.metrics)}; add it there")
         object.__setattr__(self, "primary", primary)
+        from ltr.models import MAX_SEED
         for s in self.seeds:
             check_type(s, int, "each seed")
+        for s in (*self.seeds, *self.control_seeds()):
             if not 0 <= s <= MAX_SEED:
-                raise ConfigError(f"seed {s} is outside [0, 2^32 - 1]: the backends reduce seeds modulo 2^32, so "
-                                  f"it would silently equal another seed")
+                raise ConfigError(f"seed {s} is outside [0, {MAX_SEED}] (2^31 - 1): LightGBM reduces seeds modulo "
+                                  f"2^31, so it would silently equal another seed")
         _distinct(self.seeds, "seeds")
         check_type(self.alpha, (int, float), "alpha")
         if not 0 < self.alpha < 1:
@@ -388,6 +388,11 @@ class Experiment:
         stats.get_correction(self.correction)
         if isinstance(self.data, CollectionData):
             _check_collection_names(self)
+        from ltr.models.backends import get_backend
+        for b in self.backends:        # backend parameters checked by each library's own rules, without data
+            for objective in objectives:
+                if b in objective.backends:
+                    get_backend(b).check_params(dict(self.training.params), objective)
         # the typed systems, resolved once
         declared = tuple(System(b, o) for o in objectives for b in self.backends)
         object.__setattr__(self, "_systems", tuple(s for s in declared if s.supported))
@@ -438,6 +443,8 @@ class Experiment:
 
     def control_seeds(self) -> tuple[int, ...]:
         """As many seeds as ``seeds``, all larger than every seed of the experiment (so disjoint from them)."""
+        if not self.protocol.control:
+            return ()
         start = max(self.seeds) + 1
         return tuple(range(start, start + len(self.seeds)))
 

@@ -34,9 +34,7 @@ def fitted_model(ranker) -> FittedModel:
     if backend is None:
         backend = ranker.backend
     backend = backend if isinstance(backend, str) else backend.name
-    names = getattr(ranker, "feature_names_in_", None)
-    if names is None:
-        names = ranker.feature_names_
+    names = ranker.feature_names_in_
     return FittedModel(booster=ranker.model_, backend=backend, objective=ranker.objective_,
                        feature_names=[str(n) for n in names], n_trees=int(ranker.best_iteration_), ranker=ranker)
 

@@ -14,7 +14,8 @@ The gradient kernels (:mod:`ltr.objectives._kernels`) are numba-compiled with nu
 """
 
 from ltr.objectives.base import (
-    BACKENDS, LABEL_KINDS, Objective, available_objectives, get_objective, quantize, register, registry,
+    LABEL_KINDS, Objective, available_objectives, get_objective, objective_backends, quantize, register,
+    registry,
 )
 from ltr.objectives.lambdarank import LambdaRank, LambdaRankMAP, LambdaRankRef, default_label_gain
 from ltr.objectives.listwise import RankXENDCG
@@ -34,9 +35,9 @@ def __getattr__(name):
 
 
 __all__ = [
-    "BACKENDS", "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
+    "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
     "Multiclass", "Objective", "RankNet", "RankXENDCG", "Regression", "available_objectives",
     "default_label_gain", "get_objective", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid",
-    "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "ranknet_sampled_grad_hess",
+    "objective_backends", "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "ranknet_sampled_grad_hess",
     "ranknet_sampled_reference", "register", "registry",
 ]

@@ -129,7 +129,7 @@ def test_collection_declaration_is_canonical():
                                                       r"more than once"),
     ({"seeds": [0, 1, 0]}, r"seeds lists \['0'\] more than once"),
     ({"backends": ["lightgbm", "lightgbm"]}, r"backends lists \['lightgbm'\] more than once"),
-    ({"seeds": [2**32]}, r"seed 4294967296 is outside \[0, 2\^32 - 1\]"),
+    ({"seeds": [2**31]}, r"seed 2147483648 is outside \[0, 2147483647\] \(2\^31 - 1\)"),
     ({"seeds": [-1]}, r"seed -1 is outside"),
     ({"tuning": {"space": {"reg_lambda": ["log", 0, 10]}}}, r"a 'log' range needs low > 0"),
     ({"tuning": {"space": {"num_leaves": ["int", 2.5, 10]}}}, r"an 'int' range needs integer bounds"),

@@ -130,7 +130,7 @@ def test_contributions_sum_to_the_raw_score(objective, backend, small):
         np.testing.assert_allclose(scores, raw, rtol=0, atol=0)
     else:
         np.testing.assert_allclose(scores, 1 / (1 + np.exp(-raw)), rtol=1e-6)
-    assert list(e.contributions.columns) == ranker.feature_names_
+    assert list(e.contributions.columns) == list(ranker.feature_names_in_)
     assert list(e.rows["docid"]) == list(test.docids) and list(e.rows["qid"]) == list(test.qids)
 
 

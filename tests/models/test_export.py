@@ -103,14 +103,14 @@ def test_float32_thresholds_of_onnxmltools_flip_splits_ours_do_not(small, tmp_pa
     X = probe_rows(ensemble, 2048, seed=1)
     X = X[~np.isnan(X).any(axis=1)]             # onnxmltools' NaN handling is another matter
     native = ranker.predict_scores(RankingDataset(X, np.zeros(len(X)), np.repeat("q", len(X)),
-                                                  feature_names=ranker.feature_names_))
+                                                  feature_names=list(ranker.feature_names_in_)))
     theirs_model = onnxmltools.convert_lightgbm(ranker.model_, initial_types=[("X", DoubleTensorType([None, 6]))])
     theirs = ort.InferenceSession(theirs_model.SerializeToString(),
                                   providers=["CPUExecutionProvider"]).run(None, {"X": X.astype(np.float64)})[0]
     theirs_off = int((np.abs(theirs.ravel() - native) > 1e-5).sum())
     export_onnx(ranker, tmp_path / "m.onnx")
     ours = score_onnx(tmp_path / "m.onnx", RankingDataset(X, np.zeros(len(X)), np.repeat("q", len(X)),
-                                                          feature_names=ranker.feature_names_))
+                                                          feature_names=list(ranker.feature_names_in_)))
     assert int((np.abs(ours - native) > 1e-5).sum()) == 0
     assert theirs_off > 0
 
@@ -284,12 +284,12 @@ def test_manifest_lists_features_in_order_and_guards_the_file(small, tmp_path):
     result = export_onnx(ranker, tmp_path / "r.onnx")
     assert result.manifest_path == tmp_path / "r.manifest.json"
     manifest = read_export_manifest(tmp_path / "r.onnx")
-    assert manifest["feature_names"] == ranker.feature_names_ == [f"feat_{j}" for j in range(6)]
+    assert manifest["feature_names"] == list(ranker.feature_names_in_) == [f"feat_{j}" for j in range(6)]
     meta = {p.key: p.value for p in onnx.load(str(tmp_path / "r.onnx")).metadata_props}
-    assert json.loads(meta["ltr_feature_names"]) == ranker.feature_names_
+    assert json.loads(meta["ltr_feature_names"]) == list(ranker.feature_names_in_)
     assert json.loads(meta["ltr_manifest"])["objective"] == "ranknet"
     frame = small["test"].to_frame()
-    shuffled = frame[["qid", "docid"] + ranker.feature_names_[::-1]]
+    shuffled = frame[["qid", "docid"] + list(ranker.feature_names_in_)[::-1]]
     np.testing.assert_allclose(score_onnx(tmp_path / "r.onnx", shuffled), ranker.predict_scores(small["test"]),
                                atol=1e-12)
     with pytest.raises(FeatureMismatchError, match=r"lacks the exported model's features \['feat_5'\]"):
@@ -336,7 +336,7 @@ def test_cli_export_and_check(small, tmp_path, capsys):
     ranker.save(tmp_path / "model")
     test = RankingDataset(np.nan_to_num(small["test"].X), small["test"].labels, small["test"].qids,
                           small["test"].docids, [f"f{j + 1}" for j in range(6)])
-    ranker.feature_names_ = test.feature_names      # LETOR files name features f1..fN
+    ranker.feature_names_in_ = np.asarray(test.feature_names, dtype=object)      # LETOR files name features f1..fN
     ranker.save(tmp_path / "model")
     write_letor(test, tmp_path / "test.txt")
     assert main(["export", str(tmp_path / "model"), "--format", "onnx", "--out", str(tmp_path / "m.onnx"),

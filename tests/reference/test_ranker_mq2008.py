@@ -64,7 +64,7 @@ def _plain_lightgbm(train, valid):
 def _lambdamart_fold(k):
     train, valid, test = _fold(k)
     plain = _plain_lightgbm(train, valid)
-    ranker = Ranker("lambdarank", n_estimators=1000, early_stopping_rounds=50, n_jobs=1).fit(train, valid)
+    ranker = Ranker(objective="lambdarank", n_estimators=1000, early_stopping_rounds=50, n_jobs=1).fit(train, valid)
     ours, theirs = ranker.predict_scores(test), plain.predict(test.X, num_iteration=plain.best_iteration)
     return test, ranker, plain, ours, theirs
 
@@ -124,8 +124,8 @@ def test_ranknet_on_lightgbm_and_xgboost_rank_pairwise_agree_on_fold1():
     (no significant difference at the 5% level); measured 0.0115 with SE 0.0081 on Fold1 (Fold2: -0.0134,
     SE 0.0107, the sign flips between folds)."""
     train, valid, test = _fold(1)
-    lgb_ranknet = Ranker("ranknet", "lightgbm", n_jobs=1).fit(train, valid)
-    xgb_ranknet = Ranker("ranknet", "xgboost", n_jobs=1).fit(train, valid)
+    lgb_ranknet = Ranker(objective="ranknet", backend="lightgbm", n_jobs=1).fit(train, valid)
+    xgb_ranknet = Ranker(objective="ranknet", backend="xgboost", n_jobs=1).fit(train, valid)
     assert "lambdarank_score_normalization = False" in xgb_ranknet.objective_.describe(
         "xgboost", labels=train.labels, group_sizes=train.group_sizes)
     assert xgb_ranknet.backend_params_["lambdarank_num_pair_per_sample"] >= train.group_sizes.max()
@@ -141,8 +141,8 @@ def test_reference_lambdarank_matches_lightgbm_lambdarank_on_fold1():
     iteration and test scores equal to 1e-6 (LightGBM keeps gradients in float32, ``score_t``, while ours
     are float64: measured max difference 5.7e-8), hence the same T."""
     train, valid, test = _fold(1)
-    builtin = Ranker("lambdarank", n_jobs=1).fit(train, valid)
-    ours = Ranker("lambdarank_ref", n_jobs=1).fit(train, valid)
+    builtin = Ranker(objective="lambdarank", n_jobs=1).fit(train, valid)
+    ours = Ranker(objective="lambdarank_ref", n_jobs=1).fit(train, valid)
     assert ours.best_iteration_ == builtin.best_iteration_
     s_ref, s_builtin = ours.predict_scores(test), builtin.predict_scores(test)
     np.testing.assert_allclose(s_ref, s_builtin, rtol=0, atol=1e-6)

@@ -113,7 +113,7 @@ def test_a_real_explanation(tmp_path):
                     n_jobs=1, params={"min_data_in_leaf": 5}).fit(train)
     e = explain(ranker, test)
     table = X.contribution_importance(e, ranker.feature_importances_)
-    assert set(table["feature"]) == set(ranker.feature_names_)
+    assert set(table["feature"]) == set(ranker.feature_names_in_)
     qid = X.choose_query(e)
     full = X.query_explanation(e, qid, top_k=1, n_features=5)
     assert full["vs_query_mean"].sum() == pytest.approx(full["score_vs_query_mean"].iloc[0], abs=1e-12)
