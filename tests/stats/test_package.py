@@ -1,0 +1,41 @@
+"""The package ltr.stats: its public names, typed errors for bad input, names built from the registries."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ltr import stats as S
+from ltr.errors import DataError, UnknownNameError
+
+
+def test_unknown_names_list_choices():
+    """Messages are built from the registries."""
+    with pytest.raises(UnknownNameError, match=r"Unknown statistical test 'ttest'. Choose from "
+                                               r"\['paired_t', 'randomization', 'wilcoxon'\]"):
+        S.get_test("ttest")
+    with pytest.raises(UnknownNameError, match=r"Unknown multiple-testing correction 'bh'. Choose from "
+                                               r"\['bonferroni', 'fdr_bh', 'fdr_by', 'holm', 'none'\]"):
+        S.correct_pvalues([0.1], "bh")
+    with pytest.raises(UnknownNameError, match="Unknown Wilcoxon zero_method 'zero'"):
+        S.wilcoxon_test([1, 2], [2, 1], zero_method="zero")
+    with pytest.raises(UnknownNameError, match="Unknown bootstrap method 'BCa'"):
+        S.bootstrap_ci([1, 2, 3], method="BCa")
+
+
+def test_bad_input_is_a_typed_error():
+    """Bad input: unpaired lengths, NaN, too few values, bad p-values, bad parameters."""
+    with pytest.raises(DataError, match="a has 3 values but b has 2"):
+        S.paired_t_test([1, 2, 3], [1, 2])
+    with pytest.raises(DataError, match=r"1 non-finite values \(first at position 1: nan\)"):
+        S.wilcoxon_test([1, np.nan, 3], [1, 2, 3])
+    with pytest.raises(DataError, match="at least 2 paired values, got 1"):
+        S.randomization_test([1], [2])
+    with pytest.raises(DataError, match=r"p-values in \[0, 1\]"):
+        S.correct_pvalues([0.5, 1.5])
+    with pytest.raises(DataError, match="'n_resamples' parameter of randomization_test must be an int >= 1"):
+        S.randomization_test([1, 2], [2, 1], n_resamples=0)
+    with pytest.raises(DataError, match=r"'confidence' parameter of bootstrap_ci must be a float in \(0, 1\)"):
+        S.bootstrap_ci([1, 2], confidence=95)
+    with pytest.raises(DataError, match="one-dimensional"):
+        S.cohens_dz([[1, 2]], [[1, 2]])
