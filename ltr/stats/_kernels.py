@@ -21,7 +21,7 @@ import numpy as np
 _GROUP_LIMIT = 2 ** 21
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fisher_yates_plan(k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(positions, groups, products)``: step s swaps position ``positions[s]`` (k-1 down to 1) using the
     double of group ``groups[s]``; ``products[g]`` is the product of group g's radices."""
@@ -65,7 +65,7 @@ def permutations_numpy(u: np.ndarray, k: int) -> np.ndarray:
 def permuted_sums_numpy(x: np.ndarray, u: np.ndarray, *, counts: bool = False):
     """Column sums of ``x`` (n, k) with each query's row permuted: (rows, k); with ``counts``, also
     ``c[b, a, j]`` = the number of queries whose column-a value lands in column j (rows, k, k)."""
-    n, k = x.shape
+    k = x.shape[1]
     perm = permutations_numpy(u, k)
     sums = np.take_along_axis(np.broadcast_to(x, perm.shape), perm, axis=2).sum(axis=1)
     if not counts:
@@ -115,7 +115,7 @@ def permuted_sums(x: np.ndarray, u: np.ndarray, *, counts: bool = False, use_num
     kernel = _numba_kernel() if use_numba else None
     if kernel is None:
         return permuted_sums_numpy(x, u, counts=counts)
-    n, k = x.shape
+    k = x.shape[1]
     positions, groups, products = fisher_yates_plan(k)
     rows = u.shape[0]
     sums = np.zeros((rows, k))

@@ -168,7 +168,7 @@ def correct_family(frame, *, family=None, method: str = "holm", p: str = "p_raw"
     bad = np.flatnonzero((np.isnan(values) & frame[p].notna().to_numpy()) | (values < 0) | (values > 1))
     if bad.size:
         raise DataError(f"correct_family: column {p!r} holds {bad.size} values that are not p-values in [0, 1] "
-                        f"(first at row {frame.index[bad[0]]!r}: {frame[p].iloc[bad[0]]!r})")
+                        f"(first at row {_plain(frame.index[bad[0]])!r}: {_plain(frame[p].iloc[bad[0]])!r})")
     result = frame.copy()
     adjusted = np.full(len(frame), np.nan)
     size = np.zeros(len(frame), dtype=np.int64)
@@ -182,6 +182,11 @@ def correct_family(frame, *, family=None, method: str = "holm", p: str = "p_raw"
     result[out] = adjusted
     result["family_size"] = size
     return result
+
+
+def _plain(value):
+    """A numpy scalar as the Python value it holds (so that messages read 1.5, not np.float64(1.5))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def per_comparison_alpha(alpha: float = 0.05, family_size: int = 1, correction: str = "holm") -> float:

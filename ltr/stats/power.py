@@ -42,10 +42,10 @@ Methods
   within-fold relabelings or row permutations: ``n_resamples`` of them, or all when there are fewer);
   power(:math:`\delta`) is the share rejected. The same resamples and the same flips serve every
   :math:`\delta` (common random numbers), so power(:math:`\delta`) is a fixed function of the seed, and the
-  MDE is found by an interval search: the bracket :math:`(0, \delta_{hi}]` (doubled until power is
-  reached) is cut into a grid, the first grid point with power >= :math:`\pi` becomes the new upper end,
-  and the search repeats (bisection for the generic paired tests, 16-point grids for the vectorised ones).
-  The returned MDE is the smallest evaluated effect that reaches the power. Deterministic for a fixed seed.
+  MDE is found by bisection: the bracket :math:`(0, \delta_{hi}]` (from a normal approximation, doubled
+  until the power is reached) is halved 12 times, keeping the half whose upper end reaches the power. The
+  returned MDE is the smallest evaluated effect that reaches the power (within 2^-12 of the bracket).
+  Deterministic for a fixed seed.
 
 If the test cannot reject at the level whatever the data (a permutation floor above it, e.g. 3 seeds per
 system in one fold), the MDE is ``inf``.
@@ -82,10 +82,11 @@ PAIRED_T_METHODS = {
     "simulation": "simulation",
 }
 
-# simulated experiments x null statistics compared at once in the power search
-_GRID_POINTS = 16
-_ROUNDS = 3
+# the power search: bisection steps (relative precision 2^-12 of the first bracket), doublings of the bracket
+_ROUNDS = 12
 _MAX_DOUBLINGS = 40
+# null statistics of all simulated experiments kept in memory when there are at most this many (else recomputed)
+_CACHE_CELLS = 16_000_000
 
 
 class DetectableEffect(NamedTuple):
@@ -129,8 +130,8 @@ class DetectableEffect(NamedTuple):
 
 # ---------------------------------------------------------------------------------------- the search ---
 
-def _search(power_at: Callable[[np.ndarray], np.ndarray], guess: float, target: float, *, points: int,
-            rounds: int) -> float:
+def _search(power_at: Callable[[np.ndarray], np.ndarray], guess: float, target: float, *, points: int = 1,
+            rounds: int = _ROUNDS) -> float:
     """The smallest evaluated effect with power_at(effect) >= target (see the module docstring)."""
     hi = guess
     for _ in range(_MAX_DOUBLINGS):
@@ -149,6 +150,14 @@ def _search(power_at: Callable[[np.ndarray], np.ndarray], guess: float, target: 
         else:
             lo = grid[-1]
     return float(hi)
+
+
+def _cached(chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]], n_null: int, k: int):
+    """The chunks as a list computed once when they fit in memory, else the function that recomputes them."""
+    if n_null * k > _CACHE_CELLS:
+        return chunks
+    stored = list(chunks())
+    return lambda: iter(stored)
 
 
 def _shift_power(chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]], observed: np.ndarray,
@@ -193,7 +202,8 @@ def _t_mde(sd: float, n: int, level: float, power: float, method: str) -> float:
 
     def gap(effect):
         nc = effect * np.sqrt(n) / sd
-        return sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc) - power
+        # the lower tail P(T' < -crit) as the upper tail of -T' (scipy's nct.cdf returns NaN far in the tail)
+        return sps.nct.sf(crit, df, nc) + sps.nct.sf(crit, df, -nc) - power
 
     hi = approx
     while gap(hi) < 0:
@@ -310,10 +320,12 @@ def mde_paired(a, b, *, test: str = "paired_t", alpha: float = 0.05, power: floa
             for s in flips():
                 yield s @ replicates, s.sum(axis=1)
 
-        def power_at(deltas):
-            return _shift_power(chunks, sums, float(n), scale, n, deltas, level, exact, n_null)
+        stored = _cached(chunks, n_null, n_simulations)
 
-        effect = _search(power_at, guess, power, points=_GRID_POINTS, rounds=_ROUNDS)
+        def power_at(deltas):
+            return _shift_power(stored, sums, float(n), scale, n, deltas, level, exact, n_null)
+
+        effect = _search(power_at, guess, power)
     else:
         fn = TESTS[name]
         zeros = np.zeros(n)
@@ -326,7 +338,7 @@ def mde_paired(a, b, *, test: str = "paired_t", alpha: float = 0.05, power: floa
                 out.append(hits / n_simulations)
             return np.array(out)
 
-        effect = _search(power_at, guess, power, points=1, rounds=12)
+        effect = _search(power_at, guess, power)
     return DetectableEffect(effect, method="simulation", n_simulations=n_simulations, **common)
 
 
@@ -408,14 +420,16 @@ def mde_run_level(a, b, *, folds_a=None, folds_b=None, alpha: float = 0.05, powe
         for w in layout.weight_chunks(n_resamples, label_seed):
             yield w @ replicates, w @ is_a
 
+    stored = _cached(chunks, n_null, n_simulations)
+
     def power_at(deltas):
-        return _shift_power(chunks, observed, 1.0, scale, layout.n_runs, deltas, level, exact, n_null)
+        return _shift_power(stored, observed, 1.0, scale, layout.n_runs, deltas, level, exact, n_null)
 
     se = sd * np.sqrt(sum(1 / na + 1 / nb for na, nb in layout.sizes)) / layout.n_folds
     from scipy import special
 
     guess = 1.5 * float(special.ndtri(1 - level / 2) + special.ndtri(power)) * se
-    return DetectableEffect(_search(power_at, guess, power, points=_GRID_POINTS, rounds=_ROUNDS), **common)
+    return DetectableEffect(_search(power_at, guess, power), **common)
 
 
 # -------------------------------------------------------------------------------------------- Tukey ---
@@ -495,7 +509,7 @@ def mde_tukey(data, *, systems=None, value: str = "value", alpha: float = 0.05, 
         se = float(np.std(d0, ddof=1))
         z = float(special.ndtri(1 - alpha / (k * (k - 1))) + special.ndtri(power))
         guess = 1.5 * z * se if se > 0 else max(scale, 1e-6)
-        out.append(_search(power_at, guess, power, points=_GRID_POINTS, rounds=_ROUNDS))
+        out.append(_search(power_at, guess, power))
     frame = pd.DataFrame({"system_a": pairs["system_a"], "system_b": pairs["system_b"], "mde": out})
     frame.attrs.update(alpha=alpha, power=power, n_simulations=n_simulations, n_resamples=n_resamples,
                        method=f"simulation ({method} permutation null)")

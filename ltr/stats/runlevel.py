@@ -68,7 +68,7 @@ import numpy as np
 
 from ltr.errors import DataError, SchemaError
 from ltr.stats._checks import _BATCH, _check_int, _check_resamples, _rng, _sample
-from ltr.stats.corrections import per_comparison_alpha
+from ltr.stats.corrections import _plain, per_comparison_alpha
 
 __all__ = ["RunLevelResult", "RunLevelFloor", "run_level_test", "run_level_floor", "seeds_needed",
            "run_values", "run_level_table", "RUN_COLUMNS"]
@@ -441,7 +441,7 @@ def run_values(per_query, *, value: str = "value", runs=("system", "fold", "seed
     bad = np.flatnonzero(~np.isfinite(vals))
     if bad.size:
         raise DataError(f"run_values: column {value!r} holds {bad.size} non-finite or non-numeric values (first "
-                        f"at row {per_query.index[bad[0]]!r}: {per_query[value].iloc[bad[0]]!r})")
+                        f"at row {_plain(per_query.index[bad[0]])!r}: {_plain(per_query[value].iloc[bad[0]])!r})")
     frame = per_query[[*extra, *runs, "qid"]].copy()
     frame[value] = vals
     keys = [*extra, *runs]

@@ -39,3 +39,29 @@ def test_bad_input_is_a_typed_error():
         S.bootstrap_ci([1, 2], confidence=95)
     with pytest.raises(DataError, match="one-dimensional"):
         S.cohens_dz([[1, 2]], [[1, 2]])
+
+
+PUBLIC_BEFORE_ISSUE_13 = ["TESTS", "CORRECTIONS", "CORRECTION_LABELS", "TEST_LABELS", "resolve_test", "describe_test",
+                          "get_test", "get_correction", "correct_pvalues", "paired_test", "paired_t_test",
+                          "wilcoxon_test", "randomization_test", "bootstrap_ci", "cohens_dz", "win_tie_loss",
+                          "PairedTestResult", "ConfidenceInterval", "WinTieLoss", "_bootstrap_intervals"]
+
+
+def test_every_public_name_imports_from_the_package():
+    """The split into modules kept every name ltr.stats had (and report's private _bootstrap_intervals);
+    __all__ lists only names that exist."""
+    for name in PUBLIC_BEFORE_ISSUE_13:
+        assert hasattr(S, name), name
+    assert all(hasattr(S, name) for name in S.__all__)
+    assert len(set(S.__all__)) == len(S.__all__)
+
+
+def test_import_is_cheap():
+    """A fresh interpreter: importing ltr.stats loads neither scipy nor numba nor statsmodels."""
+    import subprocess
+    import sys
+
+    code = "import sys, ltr.stats; print(sorted(m for m in sys.modules if m.split('.')[0] in " \
+           "('scipy', 'numba', 'statsmodels', 'matplotlib')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -109,8 +109,8 @@ def test_numba_kernel_equals_numpy_reference():
     sums, counts = _kernels.permuted_sums(x, u, counts=True)
     np.testing.assert_allclose(sums, ref_sums, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(counts, ref_counts)
-    d1, p1, _ = S.tukey_matrix(x, n_resamples=400, seed=3)
-    d2, p2, _ = S.tukey_matrix(x, n_resamples=400, seed=3, use_numba=False)
+    _, p1, _ = S.tukey_matrix(x, n_resamples=400, seed=3)
+    _, p2, _ = S.tukey_matrix(x, n_resamples=400, seed=3, use_numba=False)
     np.testing.assert_array_equal(p1, p2)
 
 
