@@ -14,7 +14,8 @@ The modules follow the questions a comparison asks:
 - :mod:`ltr.stats.bootstrap`, :mod:`ltr.stats.effect`: by how much? (bootstrap CIs, Cohen's d_z, win/tie/loss)
 - :mod:`ltr.stats.corrections`: over which family? (Holm, Bonferroni, BH, BY; registry :data:`CORRECTIONS`;
   families declared on a frame)
-- :mod:`ltr.stats.simulate`: simulated experiments to calibrate all of the above.
+- :mod:`ltr.stats.simulate`, :mod:`ltr.stats.calibration`: simulated experiments, and the rejection rates of
+  A/A pairs and of injected effects against their binomial intervals, to calibrate all of the above.
 
 Importing :mod:`ltr.stats` is cheap: scipy, pandas' heavier parts and numba load inside the functions that
 use them.
@@ -23,6 +24,7 @@ use them.
 from __future__ import annotations
 
 from ltr.stats.bootstrap import ConfidenceInterval, bootstrap_ci
+from ltr.stats.calibration import RateCheck, calibrate_pairs, rejection_rate, summarize_calibration
 from ltr.stats.bootstrap import _bootstrap_intervals as _bootstrap_intervals  # used by ltr.report
 from ltr.stats.corrections import (CORRECTION_LABELS, CORRECTIONS, correct_family, correct_pvalues,
                                    get_correction, per_comparison_alpha)
@@ -49,4 +51,5 @@ __all__ = [
     "DetectableEffect", "mde_paired", "mde_run_level", "mde_tukey",
     "EquivalenceResult", "tost_paired",
     "simulate_experiment", "seed_averaged",
+    "RateCheck", "rejection_rate", "calibrate_pairs", "summarize_calibration",
 ]

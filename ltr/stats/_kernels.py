@@ -2,11 +2,11 @@
 
 One random permutation of a query's k values is a Fisher-Yates shuffle: for ``i = k-1, ..., 1`` swap
 positions ``i`` and ``j_i``, with ``j_i`` uniform on ``0..i``. The digits ``j_i`` come from doubles of the
-numpy Generator: the radices ``k, k-1, ..., 2`` are cut into groups whose product ``R_g`` is at most 2^21,
-group g takes one double ``u`` and ``c = floor(u R_g)``, and its digits are ``c``'s mixed-radix digits
-(``j = c mod (i+1)``, ``c //= i+1``). A double has 53 random bits, so each permutation's probability is
-exact to a relative 2^-32; one ``rng.random((rows, n, G))`` per batch keeps the stream the same whatever the
-batch size. Both implementations read the same doubles and so make the same permutations; the numpy one is
+numpy Generator: the radices ``k, k-1, ..., 2`` are cut into groups whose product is at most 2^21, group g
+takes one double ``v`` and reads its digits off in turn, ``t = v (i+1)``, ``j = floor(t)``, ``v = t - j``
+(every step is exact in floating point: the fractional part of a double is a double). A double has 53 random
+bits and a group uses at most 21 of them, so each permutation's probability is exact to a relative 2^-32; one
+``rng.random((rows, n, G))`` per batch keeps the stream the same whatever the batch size. Both implementations read the same doubles and so make the same permutations; the numpy one is
 the reference (the tests check the numba one against it and both against a slow loop). numba is imported on
 first use only (it costs about a second).
 """
@@ -47,14 +47,16 @@ def n_doubles(k: int) -> int:
 def permutations_numpy(u: np.ndarray, k: int) -> np.ndarray:
     """The permutations driven by ``u`` (rows, n, G): ``perm[b, q]`` lists, for each position, the column
     whose value lands there (int64, shape (rows, n, k))."""
-    positions, groups, products = fisher_yates_plan(k)
+    positions, groups, _ = fisher_yates_plan(k)
     rows, n, _ = u.shape
-    codes = np.floor(u * products).astype(np.int64)
+    v = u.copy()
     perm = np.broadcast_to(np.arange(k, dtype=np.int64), (rows, n, k)).copy()
     for s, i in enumerate(positions):
         g = groups[s]
-        j = codes[:, :, g] % (i + 1)
-        codes[:, :, g] //= i + 1
+        t = v[:, :, g] * float(i + 1)
+        digit = np.floor(t)
+        v[:, :, g] = t - digit
+        j = digit.astype(np.int64)
         at_i = perm[:, :, i].copy()
         at_j = np.take_along_axis(perm, j[:, :, None], axis=2)[:, :, 0]
         perm[:, :, i] = at_j
@@ -83,22 +85,24 @@ def _numba_kernel():
         return None
 
     @njit(cache=True, nogil=True)
-    def kernel(x, u, positions, groups, products, sums, cnt, with_counts):
+    def kernel(x, u, positions, groups, radices, sums, cnt, with_counts):
         rows, n, n_groups = u.shape
         k = x.shape[1]
         perm = np.empty(k, dtype=np.int64)
-        codes = np.empty(n_groups, dtype=np.int64)
+        v = np.empty(n_groups)
         for b in range(rows):
             for q in range(n):
                 for j in range(k):
                     perm[j] = j
                 for g in range(n_groups):
-                    codes[g] = np.int64(np.floor(u[b, q, g] * products[g]))
+                    v[g] = u[b, q, g]
                 for s in range(positions.size):
                     i = positions[s]
                     g = groups[s]
-                    j = codes[g] % (i + 1)
-                    codes[g] //= i + 1
+                    t = v[g] * radices[s]
+                    digit = np.floor(t)
+                    v[g] = t - digit
+                    j = np.int64(digit)
                     tmp = perm[i]
                     perm[i] = perm[j]
                     perm[j] = tmp
@@ -116,10 +120,10 @@ def permuted_sums(x: np.ndarray, u: np.ndarray, *, counts: bool = False, use_num
     if kernel is None:
         return permuted_sums_numpy(x, u, counts=counts)
     k = x.shape[1]
-    positions, groups, products = fisher_yates_plan(k)
+    positions, groups, _ = fisher_yates_plan(k)
     rows = u.shape[0]
     sums = np.zeros((rows, k))
     cnt = np.zeros((rows, k, k) if counts else (1, 1, 1))
-    kernel(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(u), positions, groups, products,
-           sums, cnt, counts)
+    kernel(np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(u), positions, groups,
+           (positions + 1).astype(np.float64), sums, cnt, counts)
     return (sums, cnt) if counts else sums

@@ -85,7 +85,7 @@ def rejection_rate(pvalues, *, alpha: float = 0.05, expected: float | None = Non
 
 def calibrate_pairs(per_query, *, pair: str = "pair", baseline: str = "B", tests=("run_level", "paired_t"),
                     alpha: float = 0.05, mde: bool = False, power: float = 0.8, n_simulations: int = 1000,
-                    n_resamples: int = 10_000, seed: int = 0):
+                    n_resamples: int = 10_000, seed: int = 0, progress: bool = False):
     """Run each test on each pair of systems: frame in (per-query values), frame out (one row per pair and test).
 
     Parameters
@@ -110,6 +110,8 @@ def calibrate_pairs(per_query, *, pair: str = "pair", baseline: str = "B", tests
     seed : int, default=0
         Pairs get independent random labelings (derived from ``seed``), except that pairs whose labelings are
         all enumerated share them (no randomness there).
+    progress : bool, default=False
+        Show a tqdm progress bar over the pairs (with ``mde=True`` this can take minutes).
 
     Returns
     -------
@@ -166,7 +168,7 @@ def calibrate_pairs(per_query, *, pair: str = "pair", baseline: str = "B", tests
         for key, (_, values, layout) in arranged.items():
             tag = tuple(layout.sizes) if layout.is_exact(n_resamples) else ("mc", key)
             designs.setdefault(tag, []).append(key)
-        for members in designs.values():
+        for members in _bar(designs.values(), progress, "run-level tests", len(designs)):
             layout = arranged[members[0]][2]
             values = np.stack([arranged[key][1] for key in members], axis=1)
             observed, p, _ = _pvalues(values, layout, n_resamples, seeds[members[0]])
@@ -189,7 +191,7 @@ def calibrate_pairs(per_query, *, pair: str = "pair", baseline: str = "B", tests
         other_values, base_values = wide[False].to_numpy(), wide[True].to_numpy()
         pair_of = wide.index.get_level_values(0)
         starts = {key: (i, j) for key, i, j in _slices(pair_of)}
-        for key in keys:
+        for key in _bar(keys, progress, "per-query tests", len(keys)):
             i, j = starts[key]
             a, b = other_values[i:j], base_values[i:j]
             holes = np.isnan(a) | np.isnan(b)
@@ -208,6 +210,14 @@ def calibrate_pairs(per_query, *, pair: str = "pair", baseline: str = "B", tests
            for key in keys for row in sorted(rows[key], key=lambda r: order[r["test"]])]
     columns = [pair, "test", "system", "baseline", "delta", "p_value", "n"] + (["mde"] if mde else [])
     return pd.DataFrame(out)[columns]
+
+
+def _bar(items, progress: bool, desc: str, total: int):
+    if not progress:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, total=total, unit="pair")
 
 
 def _slices(labels):

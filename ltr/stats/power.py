@@ -434,7 +434,7 @@ def mde_run_level(a, b, *, folds_a=None, folds_b=None, alpha: float = 0.05, powe
 
 # -------------------------------------------------------------------------------------------- Tukey ---
 
-def mde_tukey(data, *, systems=None, value: str = "value", alpha: float = 0.05, power: float = 0.8,
+def mde_tukey(data, *, systems=None, value: str = "value", pairs=None, alpha: float = 0.05, power: float = 0.8,
               n_simulations: int = 1000, n_resamples: int = 10_000, seed=0):
     r"""The minimal detectable effect of every pair of the randomised Tukey HSD (:func:`ltr.stats.tukey.tukey_hsd`).
 
@@ -447,6 +447,8 @@ def mde_tukey(data, *, systems=None, value: str = "value", alpha: float = 0.05, 
     ----------
     data, systems, value
         As in :func:`~ltr.stats.tukey.tukey_hsd`.
+    pairs : sequence of (str, str), optional
+        The pairs to compute (each as ``tukey_hsd`` orders it, or reversed); default: every pair.
     alpha, power, n_simulations, n_resamples, seed
         As in :func:`mde_paired`.
 
@@ -466,8 +468,15 @@ def mde_tukey(data, *, systems=None, value: str = "value", alpha: float = 0.05, 
     n_simulations = _check_int(n_simulations, "n_simulations", caller)
     n_resamples = _check_resamples(n_resamples, caller)
     # the HSD's own input handling (frame or matrix, names, holes) through a cheap run
-    pairs = tukey_hsd(data, systems=systems, value=value, n_resamples=1)
-    names = list(dict.fromkeys([*pairs["system_a"], *pairs["system_b"]]))
+    table = tukey_hsd(data, systems=systems, value=value, n_resamples=1)
+    names = list(dict.fromkeys([*table["system_a"], *table["system_b"]]))
+    wanted = None
+    if pairs is not None:
+        wanted = set()
+        for pa, pb in pairs:
+            if pa not in names or pb not in names or pa == pb:
+                raise DataError(f"{caller}: pair ({pa!r}, {pb!r}) is not a pair of two of the systems {names}")
+            wanted.add((min(names.index(pa), names.index(pb)), max(names.index(pa), names.index(pb))))
     if isinstance(data, pd.DataFrame):
         wide = data[data["system"].isin(names)].pivot(index="qid", columns="system", values=value)
         x = wide[names].to_numpy(dtype=np.float64)
@@ -488,8 +497,11 @@ def mde_tukey(data, *, systems=None, value: str = "value", alpha: float = 0.05, 
 
     # the k! relabelings of the systems shared by every query all reach the observed range
     floor = math.factorial(k) / n_null if exact else 1.0 / (n_null + 1)
-    out = []
+    out, kept = [], []
     for a, b in zip(*np.triu_indices(k, k=1)):
+        if wanted is not None and (a, b) not in wanted:
+            continue
+        kept.append((names[a], names[b]))
         d0 = boot[:, a] - boot[:, b]
         if floor > alpha:
             out.append(float("inf"))
@@ -510,7 +522,7 @@ def mde_tukey(data, *, systems=None, value: str = "value", alpha: float = 0.05, 
         z = float(special.ndtri(1 - alpha / (k * (k - 1))) + special.ndtri(power))
         guess = 1.5 * z * se if se > 0 else max(scale, 1e-6)
         out.append(_search(power_at, guess, power))
-    frame = pd.DataFrame({"system_a": pairs["system_a"], "system_b": pairs["system_b"], "mde": out})
+    frame = pd.DataFrame({"system_a": [p[0] for p in kept], "system_b": [p[1] for p in kept], "mde": out})
     frame.attrs.update(alpha=alpha, power=power, n_simulations=n_simulations, n_resamples=n_resamples,
                        method=f"simulation ({method} permutation null)")
     return frame

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ltr import stats as S
-from ltr.stats.calibration import calibrate_pairs, rejection_rate, summarize_calibration
+from ltr.stats.calibration import calibrate_pairs, rejection_rate, summarize_calibration  # noqa: F401
 
 
 def _pairs(R, *, effect=None, **kw):

@@ -59,16 +59,15 @@ def _groups(k):
 
 
 def _slow_fisher_yates(k, doubles):
-    """The documented shuffle, one query at a time: one double per group, digits j = c mod (i+1), c //= (i+1)
-    with c = floor(u * product of the group's radices), swap positions i and j."""
-    groups = _groups(k)
+    """The documented shuffle, one query at a time: one double v per group, its digits read off in turn
+    (t = v (i+1), j = floor(t), v = t - j; exact in floating point), swap positions i and j."""
     perm = list(range(k))
-    for g, positions in enumerate(groups):
-        product = math.prod(i + 1 for i in positions)
-        code = int(np.floor(doubles[g] * product))
+    for g, positions in enumerate(_groups(k)):
+        v = float(doubles[g])
         for i in positions:
-            j = code % (i + 1)
-            code //= i + 1
+            t = v * (i + 1)
+            j = math.floor(t)
+            v = t - j
             perm[i], perm[j] = perm[j], perm[i]
     return perm
 
