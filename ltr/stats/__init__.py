@@ -35,6 +35,7 @@ from ltr.stats.paired import (TEST_LABELS, TESTS, PairedTestResult, describe_tes
 from ltr.stats.power import DetectableEffect, mde_paired, mde_run_level, mde_tukey
 from ltr.stats.runlevel import (RunLevelFloor, RunLevelResult, run_level_floor, run_level_table, run_level_test,
                                 run_values, seeds_needed)
+from ltr.stats.scope import QUERY_SCOPE, RUN_SCOPE, SCOPES
 from ltr.stats.simulate import seed_averaged, simulate_experiment
 from ltr.stats.tukey import tukey_hsd, tukey_matrix
 
@@ -52,4 +53,5 @@ __all__ = [
     "EquivalenceResult", "tost_paired",
     "simulate_experiment", "seed_averaged",
     "RateCheck", "rejection_rate", "calibrate_pairs", "summarize_calibration",
+    "SCOPES", "QUERY_SCOPE", "RUN_SCOPE",
 ]

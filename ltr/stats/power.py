@@ -71,7 +71,7 @@ import numpy as np
 from ltr.errors import DataError
 from ltr.naming import select
 from ltr.stats._checks import _BATCH, _check_int, _check_probability, _check_resamples, _paired, _rng
-from ltr.stats.corrections import per_comparison_alpha
+from ltr.stats.corrections import get_correction, per_comparison_alpha
 
 __all__ = ["DetectableEffect", "mde_paired", "mde_run_level", "mde_tukey", "PAIRED_T_METHODS"]
 
@@ -183,8 +183,7 @@ def _levels(alpha, power, family_size, correction, caller):
     alpha = _check_probability(alpha, "alpha", caller)
     power = _check_probability(power, "power", caller)
     family_size = _check_int(family_size, "family_size", caller)
-    select({"none": 0, "bonferroni": 0, "holm": 0, "fdr_bh": 0, "fdr_by": 0}, correction,
-           what="multiple-testing correction")
+    get_correction(correction)
     return alpha, power, family_size, per_comparison_alpha(alpha, family_size, correction)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from ltr import stats as S
-from ltr.stats.calibration import calibrate_pairs, rejection_rate, summarize_calibration  # noqa: F401
+from ltr.stats.calibration import calibrate_pairs, rejection_rate, summarize_calibration
 
 
 def _pairs(R, *, effect=None, **kw):

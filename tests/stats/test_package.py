@@ -65,3 +65,10 @@ def test_import_is_cheap():
            "('scipy', 'numba', 'statsmodels', 'matplotlib')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_every_test_has_a_scope():
+    """Every registered per-query test, the Tukey HSD and the run-level test say what they generalise over."""
+    assert set(S.SCOPES) == {*S.TESTS, "tukey_hsd", "run_level"}
+    assert S.SCOPES["paired_t"] == "on these queries with these trained models"
+    assert S.SCOPES["run_level"].startswith("across training seeds and folds")

@@ -2,7 +2,7 @@
 run_values and run_level_table.
 
 Oracles: a brute-force enumeration of every within-fold relabeling in exact rational arithmetic (a slow loop
-written here), scipy.stats.permutation_test(permutation_type='independent') for one fold, math.comb for the
+written here; also as a derandomized hypothesis property over small designs), scipy.stats.permutation_test(permutation_type='independent') for one fold, math.comb for the
 numbers of labelings, and pandas groupby loops for the frames.
 """
 
@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats as ss
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ltr import stats as S
 from ltr.errors import DataError, SchemaError
@@ -255,3 +257,23 @@ def test_bad_input_is_a_typed_error():
         S.run_level_table(runs, baseline="x")
     with pytest.raises(DataError, match="is listed twice"):
         S.run_level_table(pd.concat([runs, runs.iloc[:1]]), baseline="s0")
+
+_values = st.integers(0, 20).map(lambda v: v / 20)                  # coarse: ties between statistics
+_fold = st.tuples(st.lists(_values, min_size=1, max_size=3), st.lists(_values, min_size=1, max_size=3))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.lists(_fold, min_size=1, max_size=3))
+def test_property_exact_p_equals_brute_force(folds):
+    """Property (hypothesis, derandomized): on any small design with tied values, the exact p-value equals the
+    brute-force enumeration in rational arithmetic, and the floor never exceeds it."""
+    a = np.array([v for va, _ in folds for v in va])
+    b = np.array([v for _, vb in folds for v in vb])
+    fa = np.array([f"f{i}" for i, (va, _) in enumerate(folds) for _ in va])
+    fb = np.array([f"f{i}" for i, (_, vb) in enumerate(folds) for _ in vb])
+    ours = S.run_level_test(a, b, folds_a=fa, folds_b=fb)
+    statistic, p, total = _brute_force_p(a, b, fa, fb)
+    assert ours.n_labelings == total
+    assert ours.pvalue == pytest.approx(p, abs=1e-12)
+    assert ours.statistic == pytest.approx(statistic, abs=1e-12)
+    assert ours.p_floor <= ours.pvalue + 1e-12
