@@ -55,7 +55,9 @@ def synthetic_docids(group_sizes) -> np.ndarray:
         return np.zeros(0, dtype=object)
     width = max(1, len(str(int(sizes.max()) - 1)))
     within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return np.array([str(i).zfill(width) for i in within], dtype=object)
+    # one str per distinct position, shared by every query (millions of rows, a few thousand strings)
+    names = np.array([str(i).zfill(width) for i in range(int(sizes.max()))], dtype=object)
+    return names[within]
 
 
 @dataclass(eq=False)
