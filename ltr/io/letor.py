@@ -436,7 +436,7 @@ def _synthetic_qids(n_groups: int) -> list[str]:
 # -- public API ---------------------------------------------------------------------------------------
 def read_letor(path, *, query_file=None, n_features: int | None = None, feature_names=None,
                name: str | None = None, sparse: bool = False, allow_nonfinite: bool = False,
-               progress: bool | None = None) -> RankingDataset:
+               progress: bool | None = None, like: RankingDataset | None = None) -> RankingDataset:
     """Read a LETOR 3/4, MSLR, SVMlight or LightGBM ranking file into a :class:`RankingDataset`.
 
     Parameters
@@ -463,6 +463,10 @@ def read_letor(path, *, query_file=None, n_features: int | None = None, feature_
         Labels must always be finite.
     progress : bool, optional
         Show a tqdm progress bar over the bytes read; default: only for files over 256 MiB.
+    like : RankingDataset, optional
+        The training data a test or validation file must fit: its ``n_features`` and ``feature_names``
+        are used (instead of ``n_features``/``feature_names``), so absent trailing features still give the
+        training width, and a feature id beyond it is a ParseError naming the line and ``like.name``.
 
     Returns
     -------
@@ -502,8 +506,17 @@ def read_letor(path, *, query_file=None, n_features: int | None = None, feature_
     >>> ds.X.tolist(), ds.labels.tolist(), ds.qids.tolist(), ds.docids.tolist()
     ([[0.5, 0.0, 1.0], [0.0, 0.25, 0.0]], [2.0, 0.0], ['10', '10'], ['d1', 'd2'])
     """
+    width_source = None
+    if like is not None:
+        if not isinstance(like, RankingDataset):
+            raise SchemaError(f"like= must be the RankingDataset the file must fit, got {type(like).__name__}")
+        if n_features is not None or feature_names is not None:
+            raise SchemaError("pass like= or n_features=/feature_names=, not both")
+        n_features, feature_names = like.n_features, like.feature_names
+        width_source = f"'{like.name}'"
     return _read_letor(path, query_file=query_file, n_features=n_features, feature_names=feature_names,
-                       name=name, sparse=sparse, allow_nonfinite=allow_nonfinite, progress=progress)
+                       name=name, sparse=sparse, allow_nonfinite=allow_nonfinite, progress=progress,
+                       width_source=width_source)
 
 
 def _read_letor(path, *, query_file=None, n_features=None, feature_names=None, name=None, sparse=False,
@@ -703,7 +716,11 @@ def read_letor_folds(folder, **read_kwargs) -> list[tuple[str, dict[str, Ranking
     folder : str or Path
         The data set folder (e.g. ``.../MQ2008``) holding ``Fold<k>`` sub-folders.
     **read_kwargs
-        Passed to :func:`read_letor` (``n_features``, ``feature_names``, ``sparse``, ...).
+        Passed to :func:`read_letor` (``n_features``, ``feature_names``, ``sparse``, ...). Without
+        ``n_features`` (or ``feature_names``), each fold's ``vali.txt`` and ``test.txt`` are read with the
+        width of its ``train.txt``, so a split in which the last features are absent everywhere (sparse
+        files) still gets the training columns; a split with a feature id beyond them is a ParseError
+        naming its line and the training file.
 
     Returns
     -------
@@ -726,8 +743,10 @@ def read_letor_folds(folder, **read_kwargs) -> list[tuple[str, dict[str, Ranking
         raise DataError(f"'{root}' has no Fold<k> sub-folders (found {found}); expected the LETOR layout "
                         f"Fold1..FoldN/{{train,vali,test}}.txt")
     out = []
+    fixed = read_kwargs.get("n_features") is not None or read_kwargs.get("feature_names") is not None
     for fold in folds:
         splits: dict[str, RankingDataset | None] = {}
+        width_source = None
         for split in _SPLITS:
             file = fold / f"{split}.txt"
             if not file.is_file():
@@ -738,7 +757,11 @@ def read_letor_folds(folder, **read_kwargs) -> list[tuple[str, dict[str, Ranking
                 raise DataError(f"'{file}' is missing: each LETOR fold needs train.txt and test.txt "
                                 f"(vali.txt optional); {fold.name} has {present}")
             kwargs = {"name": f"{root.name}/{fold.name}/{split}", **read_kwargs}
-            splits[split] = read_letor(file, **kwargs)
+            if split != "train" and not fixed:
+                kwargs["n_features"] = splits["train"].n_features
+            splits[split] = _read_letor(file, width_source=width_source, **kwargs)
+            if split == "train" and not fixed:
+                width_source = f"the training file '{file}'"
         out.append((fold.name, splits))
     return out
 

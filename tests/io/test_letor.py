@@ -571,3 +571,46 @@ def test_reading_holds_x_once(tmp_path, monkeypatch):
     block_allowance = 40 * (1 << 16)        # the block's scan arrays (about 33 bytes per token) and text
     assert peak < 1.5 * back.X.nbytes + block_allowance, (peak, back.X.nbytes)
     assert np.array_equal(back.X, X)
+
+
+# -- issue 11 item 9: test and validation files take the training width --------------------------------
+def _fold(tmp_path, train, vali, test):
+    fold = tmp_path / "Fold1"
+    fold.mkdir(exist_ok=True)
+    for name, text in (("train", train), ("vali", vali), ("test", test)):
+        (fold / f"{name}.txt").write_text(text)
+    return fold
+
+
+def test_folds_read_sparse_splits_with_the_training_width(tmp_path):
+    """Oracle: the training file's feature count (5). The test file never has feature 5 and used to be read
+    4 columns wide, which the ranker then refused as a feature mismatch (issue 11)."""
+    _fold(tmp_path, "1 qid:1 1:1 5:2\n0 qid:1 2:1\n", "1 qid:2 3:1\n", "1 qid:3 1:1 4:2\n0 qid:3 2:1\n")
+    (_, splits), = read_letor_folds(tmp_path)
+    assert [splits[k].n_features for k in ("train", "vali", "test")] == [5, 5, 5]
+    assert splits["test"].X.tolist() == [[1, 0, 0, 2, 0], [0, 1, 0, 0, 0]]
+    (_, sparse), = read_letor_folds(tmp_path, sparse=True)
+    assert sparse["vali"].X.shape == (1, 5)
+    (_, given), = read_letor_folds(tmp_path, n_features=7)
+    assert given["test"].n_features == 7
+
+
+def test_a_split_with_more_features_than_training_is_refused(tmp_path):
+    """Oracle: the rule (a model cannot use a feature it was not trained on); the message names the line,
+    the feature and the training file."""
+    fold = _fold(tmp_path, "1 qid:1 1:1 3:2\n", "1 qid:2 1:1\n", "1 qid:3 1:1\n0 qid:3 4:1\n")
+    with pytest.raises(ParseError, match=_where(fold / "test.txt", 2) + r"feature id 4 exceeds the 3 features of "
+                                         r"the training file '.*Fold1/train\.txt': a test or validation file"):
+        read_letor_folds(tmp_path)
+
+
+def test_read_letor_like_the_training_data(tmp_path):
+    """Oracle: the training dataset's width and names; an id beyond them names the line and the data."""
+    train = read_letor(_write(tmp_path, "1 qid:1 1:1 3:2\n", "train.txt"), feature_names=["a", "b", "c"])
+    test = read_letor(_write(tmp_path, "1 qid:3 1:1\n", "test.txt"), like=train)
+    assert test.feature_names == ["a", "b", "c"] and test.X.tolist() == [[1, 0, 0]]
+    bad = _write(tmp_path, "1 qid:3 4:1\n", "bad.txt")
+    with pytest.raises(ParseError, match=_where(bad, 1) + r"feature id 4 exceeds the 3 features of '.*train\.txt'"):
+        read_letor(bad, like=train)
+    with pytest.raises(SchemaError, match=r"not both"):
+        read_letor(bad, like=train, n_features=3)
