@@ -225,7 +225,7 @@ def _parse_block(block, first_line: int, path: str, *, expect_qid, n_features, a
     return out
 
 
-def _blocks(handle, path: str):
+def _blocks(handle, path: str, file_size: int | None = None):
     """Read ``handle`` in pieces of about ``_BLOCK_BYTES`` and yield (block of whole lines, its first line).
 
     The file is never held whole: a block ends after its last LF and the rest is carried to the next one.
@@ -235,6 +235,8 @@ def _blocks(handle, path: str):
     an LF found later in such a file is refused as mixed line ends.
     """
     size = max(int(_BLOCK_BYTES), len(B.BOM))
+    if file_size is not None:               # a small file needs no 32 MiB buffer
+        size = max(len(B.BOM), min(size, file_size + 1))
     buf = bytearray(size)
     view = memoryview(buf)
     have = 0                          # bytes of the carried partial line at the start of buf
@@ -546,7 +548,7 @@ def _read_letor(path, *, query_file=None, n_features=None, feature_names=None, n
         size = os.fstat(handle.fileno()).st_size
         show = progress if progress is not None else size > _PROGRESS_BYTES
         bar = tqdm(total=size, unit="B", unit_scale=True, desc=f"reading {Path(path_s).name}", disable=not show)
-        for block, first_line in _blocks(handle, path_s):
+        for block, first_line in _blocks(handle, path_s, size):
             bar.update(block.nbytes)
             parsed = _parse_block(block, first_line, path_s, expect_qid=expect_qid, n_features=n_features,
                                   allow_nonfinite=allow_nonfinite, query_mode=qfile is not None,
