@@ -131,3 +131,13 @@ def test_without_ir_datasets_the_message_says_how_to_install(tmp_path):
             print(err)
     """, tmp_path / "home", tmp_path)
     assert "pip install 'ltr[irds]'" in out
+
+
+def test_the_readme_snippet_runs_as_written(tmp_path):
+    """Oracle: the output the README prints under its ir_datasets snippet."""
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("### ir_datasets collections"):]
+    code = section[section.index("```python\n") + 10:section.index("\n```", section.index("```python"))]
+    expected = [ln[2:] for ln in code.splitlines() if ln.startswith("# ")][-1]
+    out = _run(code, tmp_path / "home", tmp_path)
+    assert out.strip() == expected
