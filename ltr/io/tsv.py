@@ -12,8 +12,6 @@ fewer is padded with empty cells.
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Iterable
 
 import pandas as pd
@@ -28,30 +26,38 @@ __all__ = ["load_tsv", "read_tsv"]
 
 
 def read_tsv(path, required, *, encoding: str = "utf-8") -> pd.DataFrame:
-    """A TSV file with a header row as a frame of str (object) columns; ParseError naming the line for
-    undecodable bytes, a line with too many cells, a header without the ``required`` columns, an empty file
-    or a repeated column name."""
-    text = T.read_text(path, encoding=encoding)
-    lines = T.split_lines(text)
-    if not any(line.strip() for line in lines):
+    """A TSV file with a header row as a frame of str (object) columns, plus the line of each row in
+    ``frame.attrs["lines"]``; ParseError naming the line for undecodable bytes, a line with more cells than
+    the header, a header without the ``required`` columns or with a repeated one, or an empty file.
+
+    The file is split by hand (tabs, no quoting): pandas' reader would silently turn the extra cells of a
+    long line into an index.
+    """
+    lines = T.split_lines(T.read_text(path, encoding=encoding))
+    numbered = [(i, line) for i, line in enumerate(lines, 1) if line != ""]
+    if not numbered:
         raise ParseError(f"empty file: expected a header row with the columns {list(required)}", path=str(path))
-    header = lines[0].split("\t")
+    header_line, header_text = numbered[0]
+    header = header_text.split("\t")
     dup = sorted({h for h in header if header.count(h) > 1})
     if dup:
-        raise ParseError(f"the header repeats the columns {dup}", path=str(path), line=1)
-    try:
-        frame = pd.read_csv(io.StringIO("\n".join(lines)), sep="\t", dtype=str, keep_default_na=False,
-                            na_filter=False, quoting=3, skip_blank_lines=True, engine="c")
-    except pd.errors.ParserError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise ParseError(f"malformed TSV: {exc}", path=str(path), line=int(m.group(1)) if m else None) from None
-    except pd.errors.EmptyDataError:
-        raise ParseError("empty file: expected a header row", path=str(path)) from None
-    missing = [c for c in required if c not in frame.columns]
+        raise ParseError(f"the header repeats the columns {dup}", path=str(path), line=header_line)
+    missing = [c for c in required if c not in header]
     if missing:
-        raise ParseError(f"the header lacks columns {missing} (found {list(frame.columns)})", path=str(path),
-                         line=1)
-    return frame.fillna("").astype(object)
+        raise ParseError(f"the header lacks columns {missing} (found {header})", path=str(path), line=header_line)
+    rows, row_lines = [], []
+    width = len(header)
+    for i, line in numbered[1:]:
+        cells = line.split("\t")
+        if len(cells) > width:
+            raise ParseError(f"{len(cells)} tab-separated cells but the header has {width} ({header}); a tab "
+                             f"inside a field is not possible in this format", path=str(path), line=i)
+        rows.append(cells + [""] * (width - len(cells)))
+        row_lines.append(i)
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else \
+        pd.DataFrame({h: pd.Series([], dtype=object) for h in header})
+    frame.attrs["lines"] = row_lines
+    return frame
 
 
 def load_tsv(docs_path, queries_path, qrels_path=None, *, links_path=None, name: str | None = None,
@@ -62,9 +68,9 @@ def load_tsv(docs_path, queries_path, qrels_path=None, *, links_path=None, name:
     documents file is ``docs.tsv``, else the file's stem."""
     notes: list[str] = []
     docs = read_tsv(docs_path, [DOCID], encoding=encoding)
-    empty = docs.index[docs[DOCID].str.strip() == ""]
-    if len(empty):
-        raise ParseError("empty docid", path=str(docs_path), line=int(empty[0]) + 2)
+    empty = [i for i, d in enumerate(docs[DOCID]) if not d.strip()]
+    if empty:
+        raise ParseError("empty docid", path=str(docs_path), line=docs.attrs["lines"][empty[0]])
     T.check_unique(docs[DOCID], what="document", path=docs_path)
     fields = tuple(c for c in docs.columns if c not in DOC_RESERVED) if fields is None else tuple(fields)
     if TIMESTAMP in docs.columns:
@@ -72,6 +78,9 @@ def load_tsv(docs_path, queries_path, qrels_path=None, *, links_path=None, name:
     if URL in docs.columns:
         docs[URL] = docs[URL].where(docs[URL] != "", None)
     queries = read_tsv(queries_path, [QID, QUERY], encoding=encoding)
+    empty = [i for i, q in enumerate(queries[QID]) if not q.strip()]
+    if empty:
+        raise ParseError("empty qid", path=str(queries_path), line=queries.attrs["lines"][empty[0]])
     T.check_unique(queries[QID], what="query", path=queries_path)
     if QUERY_TIME in queries.columns:
         queries[QUERY_TIME] = parse_times(queries[QUERY_TIME].tolist(), None, what="query_time",

@@ -296,6 +296,8 @@ TSV_TEXT = st.lists(st.lists(TSV_TOKENS, max_size=5).map("\t".join), max_size=6)
 
 
 @SETTINGS
+@example(docs=b"docid\n\t\t", queries=b"", links=None)       # found by the deep profile (seed 1)
+@example(docs=b"docid\n\t", queries=b"", links=None)
 @given(docs=st.one_of(st.binary(max_size=200), TSV_TEXT.map(_encode)),
        queries=st.one_of(st.binary(max_size=80), TSV_TEXT.map(_encode)),
        links=st.one_of(st.none(), TSV_TEXT.map(_encode)))
