@@ -12,11 +12,16 @@ One line per (query, document)::
 - LightGBM's variant has no ``qid:`` and a side file ``<data>.query`` with one group size per line
   (the number of consecutive rows of each query); qids are then the zero-padded group index.
 
-The reader scans the file's bytes in one compiled pass (numba; a vectorised numpy scan is the reference,
-see ``ltr/io/_letor_scan.py``) and parses numbers in bulk (``ltr/io/_bytes.py``). When the fast path meets
-anything it does not accept, a slow line-by-line validator finds the first offending line and raises a
-:class:`~ltr.errors.ParseError` naming the file and line, so the fast path and the error messages share
-one set of rules.
+The reader streams the file in blocks of whole lines (32 MiB), scans each block's bytes in one compiled
+pass (numba; a vectorised numpy scan is the reference, see ``ltr/io/_letor_scan.py``), parses numbers in
+bulk (``ltr/io/_bytes.py``) and writes them straight into X, which grows in place; the file's text is never
+held whole and X is never copied, so the peak memory is about X plus one block's temporaries. When the fast
+path meets anything it does not accept, a slow line-by-line validator finds the first offending line and
+raises a :class:`~ltr.errors.ParseError` naming the file and line, so the fast path and the error messages
+share one set of rules.
+
+Numbers follow SVMlight's grammar (digits, sign, point, exponent; ``inf``/``nan``), not Python's
+``float()``; a UTF-8 BOM is dropped; lines end in LF, CRLF, or CR alone for a whole file.
 
 References
 ----------
