@@ -18,7 +18,7 @@ from ltr.errors import DataError, GroupError, ParseError, SchemaError
 from ltr.io import _bytes as B
 from ltr.io import letor
 from ltr.io.letor import read_letor, read_letor_folds, read_query_file, write_letor
-from tests.conftest import shared_path
+from tests.conftest import REPO, shared_path
 
 
 def _write(tmp_path, text, name="data.txt", mode="w"):
@@ -614,3 +614,28 @@ def test_read_letor_like_the_training_data(tmp_path):
         read_letor(bad, like=train)
     with pytest.raises(SchemaError, match=r"not both"):
         read_letor(bad, like=train, n_features=3)
+
+
+@pytest.mark.slow
+def test_mslr_shaped_file_of_the_scale_benchmark(tmp_path):
+    """Oracle: scikit-learn's SVMlight parser and the .query file of sizes, on a 3,000-row file written by
+    benchmarks/_mslr_like.py (the generator of benchmarks/bench_scale.py, MSLR-WEB30K's shape at full size)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from _mslr_like import write_mslr_like
+    finally:
+        sys.path.pop(0)
+    info = write_mslr_like(tmp_path / "m.txt", n_rows=3000, n_queries=25, seed=1, qids=False, chunk_rows=700)
+    ds = read_letor(tmp_path / "m.txt")
+    X, y = load_svmlight_file(str(tmp_path / "m.txt"), zero_based=False, dtype=np.float32, n_features=136)
+    assert (len(ds), ds.n_queries, ds.n_features) == (3000, 25, 136) == (info["rows"], info["queries"], 136)
+    assert np.array_equal(ds.X, X.toarray()) and np.array_equal(ds.labels, y)
+    assert set(np.unique(ds.labels)) <= {0, 1, 2, 3, 4} and ds.group_sizes.min() >= 2
+    assert ds.group_sizes.tolist() == [int(s) for s in (tmp_path / "m.txt.query").read_text().split()]
+    again = write_mslr_like(tmp_path / "m2.txt", n_rows=3000, n_queries=25, seed=1, qids=True, chunk_rows=700)
+    assert again["bytes"] > info["bytes"]                      # the same rows with qid: tokens
+    with_qids = read_letor(tmp_path / "m2.txt")
+    assert np.array_equal(with_qids.X, ds.X) and with_qids.group_sizes.tolist() == ds.group_sizes.tolist()
+    assert with_qids.unique_qids.tolist() == [str(i) for i in range(1, 26)]
