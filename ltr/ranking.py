@@ -193,12 +193,13 @@ class RankingDataset:
         """SHA-256 of the content (X, labels, qids, docids, feature names), for manifests and caches."""
         h = hashlib.sha256()
         X = self.X
+        # hash the arrays' buffers in place (the same bytes as .tobytes(), without a copy of X)
         if sp.issparse(X):
             for part in (X.indptr, X.indices, X.data):
-                h.update(np.ascontiguousarray(part).tobytes())
+                h.update(np.ascontiguousarray(part))
         else:
-            h.update(np.ascontiguousarray(X).tobytes())
-        h.update(self.labels.tobytes())
+            h.update(np.ascontiguousarray(X))
+        h.update(np.ascontiguousarray(self.labels))
         for arr in (self.qids, self.docids, np.asarray(self.feature_names, dtype=object)):
             h.update("\x1f".join(arr.tolist()).encode())
             h.update(b"\x1e")
