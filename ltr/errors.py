@@ -66,6 +66,23 @@ class FeatureMismatchError(LTRError, ValueError):
     """Feature names or order differ from those seen at fit time."""
 
 
+class WriteError(LTRError, OSError):
+    """An output file could not be written (disk full, quota, read-only file system, no permission).
+
+    The message names the file; the atomic writer leaves no half-written file behind and the previous
+    version of the file, if any, unchanged. Also an :class:`OSError` (``errno`` and ``filename`` set), so
+    code that caught those still does; ``str()`` is the one-line message alone.
+    """
+
+    def __init__(self, errno: int | None, message: str, filename: str | None = None):
+        super().__init__(errno, message)
+        self.message = message
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class ExportError(ConfigError):
     """A model cannot be exported faithfully (a feature the target format lacks, or scores that differ)."""
 

@@ -55,7 +55,9 @@ def synthetic_docids(group_sizes) -> np.ndarray:
         return np.zeros(0, dtype=object)
     width = max(1, len(str(int(sizes.max()) - 1)))
     within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return np.array([str(i).zfill(width) for i in within], dtype=object)
+    # one str per distinct position, shared by every query (millions of rows, a few thousand strings)
+    names = np.array([str(i).zfill(width) for i in range(int(sizes.max()))], dtype=object)
+    return names[within]
 
 
 @dataclass(eq=False)
@@ -229,12 +231,13 @@ class RankingDataset:
         """SHA-256 of the content (X, labels, qids, docids, feature names), for manifests and caches."""
         h = hashlib.sha256()
         X = self.X
+        # hash the arrays' buffers in place (the same bytes as .tobytes(), without a copy of X)
         if sp.issparse(X):
             for part in (X.indptr, X.indices, X.data):
-                h.update(np.ascontiguousarray(part).tobytes())
+                h.update(np.ascontiguousarray(part))
         else:
-            h.update(np.ascontiguousarray(X).tobytes())
-        h.update(self.labels.tobytes())
+            h.update(np.ascontiguousarray(X))
+        h.update(np.ascontiguousarray(self.labels))
         for arr in (self.qids, self.docids, np.asarray(self.feature_names, dtype=object)):
             h.update("\x1f".join(arr.tolist()).encode())
             h.update(b"\x1e")
