@@ -112,6 +112,9 @@ def test_the_winner_of_the_tpe_search_is_what_the_cell_trained(two_tpe_runs):
         cell = json.loads(next(out.glob(f"cells/all/{name.replace('/', '-')}/seed0/cell.json")).read_text())
         assert cell["config"] == {**t["effective"], **t["backend_params"]}
     assert set(pd.read_csv(out / "metrics.csv")["objective"]) == {"lambdarank", "ranknet"}
+    from ltr.experiment.reporting import build_report
+    build_report(out, plots=False)
+    assert "Optuna TPE (one study per fold and system, seeded), 5 configurations" in (out / "report.md").read_text()
 
 
 def test_tpe_without_optuna_is_refused_with_the_install_line(monkeypatch):
