@@ -150,8 +150,12 @@ class FirstStageRetriever(pt.Transformer):
                               f"with the 'bm25' extractor")
         pt.validate.query_frame(topics, extra_columns=[QUERY], context=self)
         query_cols = [c for c in topics.columns if c not in (SCORE, RANK, FEATURES)]
-        topics = topics[query_cols].drop_duplicates(QID, keep="first").copy()
+        topics = topics[query_cols].copy()
         topics[QID] = topics[QID].astype(str)
+        if topics[QID].duplicated().any():
+            dup = topics.loc[topics[QID].duplicated(), QID].unique()[:5].tolist()
+            raise SchemaError(f"{self!r} got {int(topics[QID].duplicated().sum())} repeated qids in its topics, "
+                              f"e.g. {dup}; a query frame has one row per query: drop or renumber the repeats")
         if len(topics) == 0:
             return pd.DataFrame({**{c: pd.Series([], dtype=topics[c].dtype) for c in query_cols},
                                  DOCNO: pd.Series([], dtype=object), SCORE: pd.Series([], dtype=np.float64),

@@ -168,6 +168,8 @@ def test_bad_frames_are_refused_with_what_to_do(setup):
     res = bm25.transform(topics)
     with pytest.raises(SchemaError, match="use FeatureTransformer"):
         bm25.transform(res)
+    with pytest.raises(SchemaError, match="1 repeated qids in its topics"):
+        bm25.transform(pd.concat([topics, topics.iloc[:1]]))
     with pytest.raises(SchemaError, match=r"join feature extractors with \*\*"):
         lexical.transform(lexical.transform(res))
     with pytest.raises(FeatureMismatchError, match=f"trained on {len(setup['names'])} features but the frame's "
@@ -207,3 +209,25 @@ def test_without_pyterrier_the_bridge_says_how_to_install_it():
     assert done.returncode == 0, done.stderr[-2000:]
     loaded, message = done.stdout.splitlines()
     assert loaded == "False" and "pip install 'ltr[pyterrier]'" in message and "Java is not needed" in message
+
+
+def test_the_estimator_trains_what_our_own_ranker_trains(setup):
+    """Oracle: our Ranker fitted directly on RankingDatasets built here from the same frames (labels joined on
+    (qid, docid), unjudged = 0, queries in order of appearance) gives the same scores to the bit."""
+    from ltr.models import Ranker
+    from ltr.ranking import RankingDataset
+
+    feats = setup["bm25"] >> (pt.Transformer.identity() ** setup["lexical"] ** setup["other"])
+    data = {}
+    for role in ("train", "valid"):
+        res = feats.transform(setup["topics"][role])
+        res = res.iloc[np.argsort(pd.factorize(res["qid"])[0], kind="stable")]
+        labels = res.merge(setup["qrels"][role], on=["qid", "docno"], how="left")["label"].fillna(0).to_numpy()
+        assert labels.max() > 0
+        data[role] = RankingDataset(np.stack(res["features"].to_numpy()), labels, res["qid"].to_numpy(),
+                                    res["docno"].to_numpy(), setup["names"])
+    direct = Ranker(**setup["ranker"].ranker.get_params()).fit(data["train"], valid=data["valid"])
+    test = feats.transform(setup["topics"]["test"])
+    X = pd.DataFrame(np.stack(test["features"].to_numpy()), columns=setup["names"]).assign(qid=test["qid"].to_numpy())
+    assert np.array_equal(direct.predict_scores(X), setup["ranker"].ranker.predict_scores(X))
+    assert direct.best_iteration_ == setup["ranker"].ranker.best_iteration_
