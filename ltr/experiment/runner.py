@@ -51,10 +51,12 @@ from ltr.schema import QID
 METRICS_COLUMNS = ["fold", "objective", "backend", "seed", "qid", "metric", "value"]
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python, ltr and the libraries a run's numbers depend on (plus ``extra`` packages, e.g.
+    optuna when the search is TPE: its proposals are reproducible for one Optuna version)."""
     import importlib.metadata as md
     out = {"python": platform.python_version(), "ltr": ltr.__version__}
-    for pkg in ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost", "numba", "bm25s"):
+    for pkg in ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost", "numba", "bm25s", *extra):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -179,7 +181,7 @@ class Runner:
             "folds": [f.name for f in data.folds], "data_hashes": data.hashes, "data_notes": data.notes,
             "identity": self.identity,
             "feature_groups": data.feature_groups,
-            "versions": library_versions(), "git_commit": git_commit(), "ltr_version": ltr.__version__,
+            "versions": library_versions(("optuna",) if self.exp.tuning.sampler == "tpe" else ()), "git_commit": git_commit(), "ltr_version": ltr.__version__,
             "status": status,
         }
         manifest.update(extra or {})

@@ -51,6 +51,8 @@ def test_tpe_is_bit_reproducible_for_a_fixed_seed(two_tpe_runs):
         assert [t["config"] for t in ta[name]["trials"]] == [t["config"] for t in tb[name]["trials"]]
         assert [t["valid_score"] for t in ta[name]["trials"]] == [t["valid_score"] for t in tb[name]["trials"]]
     assert (a / "metrics.csv").read_bytes() == (b / "metrics.csv").read_bytes()
+    import optuna
+    assert json.loads((a / "manifest.json").read_text())["versions"]["optuna"] == optuna.__version__
 
 
 def test_tpe_keeps_the_budget_and_is_optunas_own_proposal(two_tpe_runs):
