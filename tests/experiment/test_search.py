@@ -142,3 +142,29 @@ def test_the_sampler_is_part_of_the_cells_identity(tmp_path):
                                base_dir=tpe.base_dir)
     assert tpe.cell_fingerprint() != rnd.cell_fingerprint()
     assert 'sampler = "tpe"' in tpe.to_toml()
+
+
+def test_tpe_asks_each_backend_only_for_the_settings_it_has(tmp_path):
+    """XGBoost has no num_leaves / min_child_samples (BACKEND_SETTINGS): its study models learning_rate,
+    reg_lambda and max_depth only, and every proposal keeps the space's bounds and kinds; LightGBM's the reverse."""
+    pytest.importorskip("optuna")
+    from ltr.experiment.search import make_search
+    from ltr.experiment.systems import System
+    from ltr.objectives import get_objective
+
+    exp = _tpe_experiment(tmp_path)
+    for backend, asked in (("xgboost", {"learning_rate", "reg_lambda", "max_depth"}),
+                           ("lightgbm", {"learning_rate", "reg_lambda", "num_leaves", "min_child_samples"})):
+        system = System(backend, get_objective("ranknet"))
+        search = make_search(exp, "all", system)
+        assert search.ask() == {k: getattr(exp.training, k) for k in exp.tuning.space}   # the defaults first
+        search.tell(0.5)
+        for i in range(6):
+            config = search.ask()
+            assert set(config) == set(exp.tuning.space)
+            drawn = {k for k, v in config.items() if v != getattr(exp.training, k)}
+            assert drawn <= asked and set(search._trial.params) == asked
+            for k in asked:
+                kind, low, high = exp.tuning.space[k]
+                assert low <= config[k] <= high and (kind != "int" or isinstance(config[k], int))
+            search.tell(0.1 * i)
