@@ -213,7 +213,9 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
                  "tests above use the pooled per-query values instead.")]
     tuning = _tuning(out, manifest) if exp.tuning.budget > 1 else pd.DataFrame()
     if not tuning.empty:
-        sections.append(("Tuning", tuning, f"Random search, {exp.tuning.budget} configurations per fold and "
+        how = ("Random search" if exp.tuning.sampler == "random" else
+               "Optuna TPE (one study per fold and system, seeded)")
+        sections.append(("Tuning", tuning, f"{how}, {exp.tuning.budget} configurations per fold and "
                                            f"system on the validation data (the first is the defaults)."))
     notes = list(manifest.get("data_notes", []))
     if exp.tuning.budget == 1:
