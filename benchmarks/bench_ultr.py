@@ -18,6 +18,7 @@ are excluded.
 
     python benchmarks/bench_ultr.py                        # both parts, 10^6 sessions
     python benchmarks/bench_ultr.py --sizes 10000 100000   # per-impression part at smaller sizes
+    python benchmarks/bench_ultr.py --skip-aggregated --skip-impressions --biases 100000   # bias figures
 """
 
 from __future__ import annotations
@@ -39,7 +40,17 @@ TRAIN = DATA / "letor4-mq2008" / "MQ2008" / "Fold1" / "train.txt"
 
 
 def _rss_mb() -> float:
+    """Peak resident set size of this process so far (MB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _current_rss_mb() -> float:
+    """Resident set size now (MB; Linux /proc), to see what training adds beyond an earlier peak."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
 
 
 class Clock:
@@ -50,9 +61,11 @@ class Clock:
 
     def __init__(self):
         self.stamps = []
+        self.rss = []
 
     def __call__(self, env):
         self.stamps.append((time.perf_counter(), time.process_time()))
+        self.rss.append(_current_rss_mb())
 
     def per_round(self) -> tuple[float, float]:
         t = np.asarray(self.stamps)
@@ -70,7 +83,7 @@ def _fit(objective, backend, ds, rounds):
            random_state=0).fit(ds, callbacks=[clock])
     wall, cpu = clock.per_round()
     return {"objective": objective, "backend": backend, "rows": len(ds), "round_s": wall, "round_cpu_s": cpu,
-            "total_s": time.perf_counter() - t0}
+            "total_s": time.perf_counter() - t0, "fit_rss_max_mb": max(clock.rss) if clock.rss else float("nan")}
 
 
 def _protocol(train, sessions):
@@ -118,7 +131,7 @@ def impression_child(sessions: int, objective: str, backend: str, rounds: int) -
     ds = click_training_set(out.log, train, aggregate=False)
     t_set = time.perf_counter() - t0
     del out
-    before = _rss_mb()
+    before = _current_rss_mb()
     r = _fit(objective, backend, ds, rounds)
     r.update(sessions=sessions, set_s=t_set, x_mb=ds.X.nbytes / 2**20, rss_before_fit_mb=before,
              peak_rss_mb=_rss_mb())
@@ -140,9 +153,39 @@ def per_impression(args) -> list[dict]:
             r = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(r)
             print(f"  {sessions:>9,} sessions {r['rows']:>11,} rows {backend:8s} {objective:42s} "
-                  f"{r['round_s']:8.3f} s/round (cpu {r['round_cpu_s']:.3f}); X {r['x_mb']:7.1f} MB, peak RSS "
-                  f"{r['peak_rss_mb']:7.0f} MB (before fit {r['rss_before_fit_mb']:.0f}); set built in "
-                  f"{r['set_s']:.2f} s", flush=True)
+                  f"{r['round_s']:8.3f} s/round (cpu {r['round_cpu_s']:.3f}); X {r['x_mb']:7.1f} MB; RSS before fit "
+                  f"{r['rss_before_fit_mb']:.0f} MB, during fit up to {r.get('fit_rss_max_mb', float('nan')):.0f} MB "
+                  f"(+{r.get('fit_rss_max_mb', float('nan')) - r['rss_before_fit_mb']:.0f}); process peak "
+                  f"{r['peak_rss_mb']:.0f} MB; set built in {r['set_s']:.2f} s", flush=True)
+    return rows
+
+
+def biases(args) -> list[dict]:
+    """Position biases estimated on MQ2008 by XGBoost, the reference and LightGBM, beside the truth."""
+    from ltr.clicks.protocol import production_protocol
+    from ltr.clicks.training import click_training_set
+    from ltr.io import read_letor
+    from ltr.models import Ranker
+    train = read_letor(TRAIN)
+    rows = []
+    for intervention in (None, "randomize"):
+        out = production_protocol(train, sessions=args.biases, user="pbm(eta=1)", seed=0, n_jobs=1,
+                                  intervention=intervention)
+        ds = click_training_set(out.log, train, aggregate=False)
+        print(f"  {args.biases:,} sessions, intervention={intervention}: truth {np.round(out.propensities, 3).tolist()}")
+        for objective, backend in (("lambdarank_unbiased(truncation_level=10)", "xgboost"),
+                                   ("lambdarank_unbiased(truncation_level=10)", "lightgbm"),
+                                   ("lambdarank_position", "lightgbm")):
+            r = Ranker(objective=objective, backend=backend, n_estimators=args.bias_rounds, early_stopping_rounds=None,
+                       n_jobs=1, random_state=0).fit(ds)
+            b = r.position_bias_
+            key = "t_plus" if "t_plus" in b else "g"
+            vals = np.round(b[key][:10], 3).tolist()
+            err = float(np.max(np.abs(np.asarray(b[key][:10]) - out.propensities))) if key == "t_plus" else None
+            print(f"    {backend:8s} {objective:42s} {key}: {vals}" + (f"  max |t+ - truth| {err:.3f}" if err is not None else ""),
+                  flush=True)
+            rows.append({"intervention": intervention, "objective": objective, "backend": backend, key: b[key][:10],
+                         "truth": out.propensities.tolist(), "sessions": args.biases})
     return rows
 
 
@@ -156,6 +199,10 @@ def main(argv=None):
     parser.add_argument("--skip-aggregated", action="store_true")
     parser.add_argument("--skip-impressions", action="store_true")
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--biases", type=int, default=0, metavar="SESSIONS",
+                        help="also print the position biases estimated on MQ2008 at SESSIONS sessions (fixed "
+                             "production ranking, and randomised top 10) beside the truth")
+    parser.add_argument("--bias-rounds", type=int, default=50)
     parser.add_argument("--json", type=Path, help="write every measured row here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -176,6 +223,9 @@ def main(argv=None):
     if not args.skip_impressions:
         print("== one row per impression: time and peak memory per round")
         rows += per_impression(args)
+    if args.biases:
+        print("== position biases on MQ2008 (PBM eta = 1; bias_norm = 0)")
+        rows += biases(args)
     if args.json:
         from ltr.atomic import write_json
         write_json(args.json, rows)
