@@ -165,3 +165,9 @@ def test_unbiased_lambdamart_biases_agree_with_each_other_and_with_the_truth():
     np.testing.assert_allclose(ref["t_plus"], xgb["t_plus"], atol=0.02)
     np.testing.assert_allclose(xgb["t_plus"], truth, atol=0.06)
     np.testing.assert_allclose(ref["t_plus"], truth, atol=0.06)
+
+
+def test_position_objectives_are_refused_on_a_cluster(sets):
+    _, _, imp = sets
+    with pytest.raises(ConfigError, match="does not carry them"):
+        Ranker(objective="lambdarank_position", cluster="local", **KW).fit(imp)
