@@ -171,3 +171,14 @@ def test_position_objectives_are_refused_on_a_cluster(sets):
     _, _, imp = sets
     with pytest.raises(ConfigError, match="does not carry them"):
         Ranker(objective="lambdarank_position", cluster="local", **KW).fit(imp)
+
+
+@pytest.mark.parametrize("objective, data", [("ips_ranknet(snips=True)", 1), ("lambdarank_unbiased", 2),
+                                             ("lambdarank_position", 2)])
+def test_same_inputs_same_bytes(sets, objective, data):
+    """Determinism: two fits on the same data give the same model bytes and the same biases."""
+    ds = sets[data]
+    a = Ranker(objective=objective, **KW).fit(ds)
+    b = Ranker(objective=objective, **KW).fit(ds)
+    assert a.backend_.to_bytes(a.model_) == b.backend_.to_bytes(b.model_)
+    assert a.position_bias_ == b.position_bias_
