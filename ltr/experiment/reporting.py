@@ -229,7 +229,7 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     no_effect = [s for s in seeds_without_effect(metrics) if s not in {f.name for f in exp.fixed_systems()}]
     sections = []
     if not protocol["protocol"].empty:
-        sections.append((f"Both levels of inference on the primary metric {exp.primary}", protocol["protocol"],
+        sections.append((f"Both levels of inference on the primary metric {exp.primary}", _display(protocol["protocol"]),
                          "Per comparison with the baseline: the per-query test (conditional on the trained models; "
                          "corrected p), the run-level permutation test (whole (system, seed) runs relabelled within "
                          "each fold, folds fixed blocks; corrected p, its floor = the smallest p the design can give), "
@@ -240,13 +240,13 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     if not runs_table.empty:
         shown = runs_table[["metric", "system", "delta", "p_raw", "p_value", "family", "family_size", "level",
                             "p_floor", "n_runs", "n_baseline_runs", "method", "mde"]]
-        sections.append(("Run-level tests, every metric", shown.rename(columns={"p_value": "p (corrected)",
-                                                                              "family_size": "m"}),
+        sections.append(("Run-level tests, every metric", _display(shown.rename(columns={"p_value": "p (corrected)",
+                                                                                       "family_size": "m"})),
                          "Across training seeds and folds, on these test queries: T = mean over folds of (mean of "
                          "the system's runs - mean of the baseline's runs); the MDE is computed for the primary "
                          "metric. Metrics other than the primary are exploratory."))
     if not protocol["tukey"].empty:
-        sections.append((f"Randomised Tukey HSD on {exp.primary}", protocol["tukey"],
+        sections.append((f"Randomised Tukey HSD on {exp.primary}", _display(protocol["tukey"]),
                          "All pairs (Carterette 2012; Sakai 2014): p-values are family-wise (compare with α "
                          "directly); the MDE (80% power, simulation) is given for the pairs with the baseline."))
     gains, effective = training_protocol(out, manifest, exp)
@@ -343,6 +343,19 @@ def compare_dirs(dir_a, dir_b, *, out=None):
 
 
 # ------------------------------------------------------------------------------------ the protocol ---
+
+_P_COLUMNS = ("per-query p", "run-level p", "run-level floor", "Tukey p", "TOST p", "p_raw", "p (corrected)",
+              "level", "p_floor", "p_value")
+
+
+def _display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy for the rendered tables: p-values and levels in p-value notation (never a misleading 0.0000)."""
+    shown = frame.copy()
+    for col in shown.columns:
+        if col in _P_COLUMNS:
+            shown[col] = [_pfmt(v) for v in shown[col]]
+    return shown
+
 
 def _pfmt(p) -> str:
     from ltr.report.tables import format_pvalue
