@@ -9,7 +9,7 @@ units, the same for every objective) and once with ``search = "scale-aware"`` (h
 relative to each objective's own hessian scale), into ``OUT/raw`` and ``OUT/scale-aware`` (each resumable:
 run the command again after an interruption), builds both reports and prints, per comparison with the
 baseline on the primary metric, the difference and the verdict of the per-query and the run-level test under
-each protocol, and whether the verdict changed. ``--budget``, ``--objectives``, ``--backends``, ``--seeds`` and ``--n-estimators``
+each protocol, and whether the verdict changed. ``--budget``, ``--objectives``, ``--backends``, ``--seeds``, ``--n-estimators`` and ``--folds``
 override the declaration (smaller runs on a shared machine; the output says what was overridden).
 """
 
@@ -34,6 +34,8 @@ def variant(exp: Experiment, search: str, args) -> Experiment:
     data["protocol"] = {**data.get("protocol", {}), "search": search}
     if args.budget is not None:
         data["tuning"] = {**data.get("tuning", {}), "budget": args.budget}
+    if args.folds is not None:
+        data["data"] = {**data["data"], "folds": list(args.folds)}
     if args.n_estimators is not None:
         data["training"] = {**data.get("training", {}), "n_estimators": args.n_estimators}
     for key in ("objectives", "backends", "seeds"):
@@ -60,7 +62,10 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+")
     parser.add_argument("--seeds", nargs="+", type=int)
     parser.add_argument("--n-estimators", type=int)
+    parser.add_argument("--folds", nargs="+", help="LETOR folds to run (data.folds), e.g. Fold1 Fold2")
     parser.add_argument("--jobs", type=int, default=1)
+    parser.add_argument("--only", choices=["raw", "scale-aware"],
+                        help="run one protocol only (run the command twice in parallel, then once without it)")
     args = parser.parse_args()
     exp = load_experiment(args.experiment)
     tables, walls = {}, {}
@@ -68,11 +73,15 @@ def main() -> None:
         run = variant(exp, search, args)
         out = Path(args.out) / search
         started = time.perf_counter()
+        if args.only and args.only != search:
+            continue
         run_experiment(run, out, progress=True, build_report=False, jobs=args.jobs)
         build_report(out)
         walls[search] = time.perf_counter() - started
         tables[search] = pd.read_csv(out / "protocol.csv")
-    overrides = {k: getattr(args, k) for k in ("budget", "objectives", "backends", "seeds", "n_estimators")
+    if args.only:
+        return
+    overrides = {k: getattr(args, k) for k in ("budget", "objectives", "backends", "seeds", "n_estimators", "folds")
                  if getattr(args, k) is not None}
     print(f"# {exp.name}: raw vs scale-aware search ({date.today()}, {os.cpu_count()} cores, shared CPU)")
     print(f"overrides of the declaration: {json.dumps(overrides) if overrides else 'none'}; "
