@@ -334,7 +334,8 @@ class Report:
             header = ["system", "mean", f"{pct} CI", "Δ", f"Δ {pct} CI", f"p{corr}", "d_z", "W/T/L", mde]
         tost = self.equivalence_margin is not None
         if tost:
-            header.append(f"TOST p (±{self.equivalence_margin:g})")
+            header.append(rf"TOST $p$ ($\pm${self.equivalence_margin:g})" if latex
+                          else f"TOST p (±{self.equivalence_margin:g})")
         rows = []
         for r in self.frame[self.frame[METRIC] == metric].itertuples(index=False):
             is_base = r.system == self.baseline
@@ -400,11 +401,11 @@ class Report:
         caption = escape_latex(self._legend())
         for key in ("up", "down", "diff"):
             caption = caption.replace(MARKS[key][0], MARKS[key][1])
-        caption = caption.replace("α", r"$\alpha$")
+        caption = _latex_text(caption)
         header, rows = self._overview(digits, latex=True)
         out = ["% needs \\usepackage{booktabs}"]
         if self.headline:
-            out.append("\n".join(escape_latex(h).replace("α", r"$\alpha$") for h in self.headline))
+            out.append("\n".join(_latex_text(escape_latex(h)) for h in self.headline))
         out.append(render_latex(header, rows, caption=caption, label=label, midrule_after=1))
         if detail:
             for i, metric in enumerate(self.metrics):
@@ -417,7 +418,8 @@ class Report:
                 if table is None or table.empty:
                     continue
                 sec_header, sec_rows, align = self._section_rows(table, digits)
-                text = escape_latex(title + (": " + caption if caption else "")).replace("α", r"$\alpha$")
+                sec_rows = [[c.replace("∞", "inf").replace("±", "+-") for c in row] for row in sec_rows]
+                text = _latex_text(escape_latex(title + (": " + caption if caption else "")))
                 out.append(render_latex(sec_header, sec_rows, align=align, caption=text,
                                         label=f"{label}-{_slug(title).replace('_', '-').lower()}"))
         return "\n\n".join(out) + "\n"
@@ -472,6 +474,14 @@ class Report:
                 handle.write(text)
             paths[name] = directory / name
         return paths
+
+
+def _latex_text(text: str) -> str:
+    """Greek letters and symbols of the report's sentences as LaTeX math (after :func:`escape_latex`)."""
+    for char, tex in (("α", r"$\alpha$"), ("Δ", r"$\Delta$"), ("±", r"$\pm$"), ("∞", r"$\infty$"),
+                      ("×", r"$\times$")):
+        text = text.replace(char, tex)
+    return text
 
 
 def _num(value, digits: int, latex: bool) -> str:
