@@ -44,12 +44,17 @@ def variant(exp: Experiment, search: str, args) -> Experiment:
     return Experiment.from_dict(data, base_dir=exp.base_dir)
 
 
+COLUMNS = {"": ("per-query p", "delta"), "run_": ("run-level p", "run-level delta")}
+
+
 def verdict(row, prefix: str, alpha: float) -> str:
-    p = row.get(f"{prefix}p_value")
+    """better / worse / n.s. of one test, from a row of the report's protocol.csv."""
+    p_col, d_col = COLUMNS[prefix]
+    p = row.get(p_col)
     if p is None or pd.isna(p):
         return "-"
     if p <= alpha:
-        return "better" if row[f"{prefix}delta"] > 0 else "worse"
+        return "better" if row[d_col] > 0 else "worse"
     return "n.s."
 
 
@@ -101,9 +106,10 @@ def main() -> None:
         verdicts = [verdict(r, "", alpha), verdict(r, "run_", alpha), verdict(a, "", alpha), verdict(a, "run_", alpha)]
         diff = verdicts[:2] != verdicts[2:]
         changed += diff
-        print(f"| {system} | {r['delta']:+.4f} | {verdicts[0]} (p {r['p_value']:.3g}) | {verdicts[1]} "
-              f"(p {r['run_p_value']:.3g}) | {a['delta']:+.4f} | {verdicts[2]} (p {a['p_value']:.3g}) | "
-              f"{verdicts[3]} (p {a['run_p_value']:.3g}) | {'**yes**' if diff else 'no'} |")
+        print(f"| {system} | {r['delta']:+.4f} | {verdicts[0]} (p {r['per-query p']:.3g}) | {verdicts[1]} "
+              f"(p {r.get('run-level p', float('nan')):.3g}) | {a['delta']:+.4f} | {verdicts[2]} "
+              f"(p {a['per-query p']:.3g}) | {verdicts[3]} (p {a.get('run-level p', float('nan')):.3g}) | "
+              f"{'**yes**' if diff else 'no'} |")
     print(f"verdicts changed: {changed} of {len(aware.index)} comparisons")
 
 
