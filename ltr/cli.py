@@ -303,8 +303,10 @@ def _cmd_explain(args) -> int:
 
 def _cmd_run(args) -> int:
     from ltr.experiment import Runner, load_experiment
-    runner = Runner(load_experiment(args.experiment), args.out, overwrite=args.overwrite, progress=not args.quiet,
-                    jobs=args.jobs)
+    from ltr.experiment.clicks import ClickExperiment, ClickRunner
+    exp = load_experiment(args.experiment)
+    runner = (ClickRunner if isinstance(exp, ClickExperiment) else Runner)(
+        exp, args.out, overwrite=args.overwrite, progress=not args.quiet, jobs=args.jobs)
     out = runner.run()
     for message in runner.messages:
         print(message)
