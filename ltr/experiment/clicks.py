@@ -562,7 +562,7 @@ class ClickRunner:
             out = click_training_set(res.log, click_queries, aggregate=True,
                                      propensities=np.ones(len(np.asarray(propensities))))
         elif kind == "impressions":
-            out = click_training_set(res.log, click_queries, aggregate=False, propensities=np.asarray(propensities))
+            out = click_training_set(res.log, click_queries, aggregate=False)
         else:  # pragma: no cover - METHODS is fixed
             raise ConfigError(f"unknown training data kind {kind!r}")
         sets[kind] = out
