@@ -321,8 +321,9 @@ def _cmd_report(args) -> int:
     from ltr.experiment.reporting import build_report
     if not Path(args.dir).is_dir():
         raise ConfigError(f"{args.dir} is not a folder; give the --out folder of `ltr run`")
+    from ltr.experiment.clicks import build_click_report, is_click_folder
     with OutputFolder(args.dir).lock(what="ltr report"):
-        paths = build_report(args.dir)
+        paths = (build_click_report if is_click_folder(args.dir) else build_report)(args.dir)
     print("\n".join(str(p) for p in paths))
     return 0
 

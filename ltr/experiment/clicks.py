@@ -67,7 +67,7 @@ from ltr.params import check_type
 from ltr.schema import DOCID, QID
 
 __all__ = ["METHODS", "ClickSpec", "ClickExperiment", "ClickRunner", "run_click_experiment", "build_click_report",
-           "is_click_declaration"]
+           "is_click_declaration", "is_click_folder"]
 
 # method -> (backend, objective spec, training data: "aggregated" | "impressions" | "labels" | None, note)
 METHODS: dict[str, tuple] = {
@@ -89,6 +89,15 @@ METHODS: dict[str, tuple] = {
 CONTROL_SUFFIX = " (control)"
 EVAL_SEED_OFFSET = 1 << 20
 """The log of the test queries of seed s is simulated with seed ``s + 2^20`` (disjoint from the training log)."""
+
+
+def is_click_folder(out) -> bool:
+    """True for the output folder of a click experiment (its manifest says ``"kind": "clicks"``)."""
+    path = Path(out) / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("kind") == "clicks"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+        return False
 
 
 def is_click_declaration(data) -> bool:
@@ -668,15 +677,16 @@ def build_click_report(out_dir, *, plots: bool = True) -> list[Path]:
             continue
         pq = sub.rename(columns={"method": "system"})[["system", QID, "metric", "value"]]
         family = [m for m in trained if m != baseline and m in set(pq["system"])]
-        rep = compare(pq, baseline=baseline, metrics=list(exp.metrics), test=exp.test, correction=exp.correction,
-                      alpha=exp.alpha, family="metric", title=f"{exp.name}: eta={eta:g}, {sessions:,} sessions")
+        controls = [m for m in dict.fromkeys(pq["system"]) if m.endswith(CONTROL_SUFFIX)]
+        # the family: the trained methods against the baseline; the A/A control is compared alone, outside it
+        rep = compare(pq[~pq["system"].isin(controls)], baseline=baseline, metrics=list(exp.metrics),
+                      test=exp.test, correction=exp.correction, alpha=exp.alpha, family="metric",
+                      title=f"{exp.name}: eta={eta:g}, {sessions:,} sessions")
         frame = rep.to_frame()
-        # the control is outside the family: recompute the correction over the trained methods only
-        mask = frame["system"].isin(family) & (frame["metric"] == primary)
-        frame.loc[mask, "p_value"] = stats.correct_pvalues(frame.loc[mask, "p_raw"].to_numpy(), exp.correction)
-        ctrl = frame["system"].str.endswith(CONTROL_SUFFIX) & (frame["metric"] == primary)
-        frame.loc[ctrl, "p_value"] = frame.loc[ctrl, "p_raw"]
-        frame["significant"] = (frame["p_value"] <= exp.alpha).fillna(False).astype(bool)
+        for ctrl in controls:
+            alone = compare(pq[pq["system"].isin([baseline, ctrl])], baseline=baseline, metrics=list(exp.metrics),
+                            test=exp.test, correction="none", alpha=exp.alpha, family="metric").to_frame()
+            frame = pd.concat([frame, alone[alone["system"] == ctrl]], ignore_index=True)
         wide = pq[pq["metric"] == primary].pivot(index=QID, columns="system", values="value")
         mdes = []
         for m in frame["system"]:
@@ -726,6 +736,9 @@ def build_click_report(out_dir, *, plots: bool = True) -> list[Path]:
     eta, sessions, rep, frame = headline
     summary = pd.concat(rows, ignore_index=True)
     rep.frame = frame.drop(columns=["eta", "sessions", "mde"])
+    if exp.control:
+        rep.warnings = rep.warnings + (f"{baseline}{CONTROL_SUFFIX} (the A/A control) is tested alone against "
+                                       f"the baseline, outside the correction family: the noise floor.",)
     notes = _protocol_notes(out, exp, manifest)
     rep.add_section("Data and protocol", notes=notes)
     prim = summary[summary["metric"] == primary][["eta", "sessions", "system", "n_queries", "mean", "delta",
@@ -746,7 +759,10 @@ def build_click_report(out_dir, *, plots: bool = True) -> list[Path]:
                         caption=f"Kendall's tau-b between the methods' mean estimated click metric (DCG of click "
                                 f"probabilities, from a log of the test queries) and their mean true {primary}; 95% "
                                 f"percentile bootstrap interval over test queries. 'truth' is the true click "
-                                f"metric (the simulator's click probabilities): the ceiling of any estimator.")
+                                f"metric (the simulator's click probabilities): the ceiling of any estimator. "
+                                f"ips, snips and cm know only the documents the production ranker showed on "
+                                f"the test queries (a ranker that surfaces unshown relevant documents is "
+                                f"under-estimated); dr's reward model reaches the others.")
     if plots:
         from ltr.report.clicks import plot_metric_by_sessions, plot_propensity_estimates
         curve = per[per["metric"] == primary].groupby(["eta", "sessions", "method"], sort=False)["value"].mean()

@@ -84,7 +84,7 @@ def test_resume_keeps_finished_cells(tiny):
     """A second run of the same experiment recomputes nothing (cells are kept by identity and checksums)."""
     folder, out = tiny
     before = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/*/*/seed*/cell.json")}
-    runner = ClickRunner(load_experiment(folder / "tiny.toml"), out, progress=False)
+    runner = ClickRunner(load_experiment(folder / "tiny.toml"), out, progress=False, build_report=False)
     runner.run()
     assert any("resumed: 5 of 5" in m for m in runner.messages)
     assert {p: p.stat().st_mtime_ns for p in before} == before
@@ -133,3 +133,15 @@ def test_readme_click_estimator_snippet_runs():
     ips = est[(est["system"] == "ranker") & (est["estimator"] == "ips")]["estimate"].mean()
     truth = scope["click_metric"](scope["ranker"], scope["probs"], top=8)["value"].mean()
     assert abs(ips - truth) < 0.05 * truth
+
+
+def test_ltr_report_rebuilds_a_click_report(tiny):
+    """`ltr report DIR` on a click folder rebuilds its report; the ordinary build_report points to it."""
+    from ltr.cli import main
+    from ltr.experiment.reporting import build_report
+    folder, out = tiny
+    (out / "report.md").unlink()
+    assert main(["report", str(out)]) == 0
+    assert "Gap recovered" in (out / "report.md").read_text()
+    with pytest.raises(ConfigError, match="click experiment"):
+        build_report(out)
