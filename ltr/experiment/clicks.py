@@ -838,6 +838,7 @@ def _propensity_table(out: Path, manifest: dict) -> pd.DataFrame:
             seen.add((key, info["method"]))
             from ltr.objectives.unbiased import bias_to_propensity
             t = bias_to_propensity(np.asarray(pb["t_plus"], dtype=float), pb.get("bias_norm", 0.0))
+            shown = len(bias["true_propensities"])        # positions past the SERP carry no clicks
             rows += [{"eta": key, "source": f"{info['method']} t+ (n={top_n:,})", "position": int(k),
-                      "propensity": float(v)} for k, v in zip(pb["position"], t)]
+                      "propensity": float(v)} for k, v in zip(pb["position"], t) if int(k) <= shown]
     return pd.DataFrame(rows)
