@@ -109,7 +109,7 @@ def test_declaration_round_trip_and_errors(tiny):
 
 
 @pytest.mark.parametrize("name", ["clicks_mq2008.toml", "clicks_mq2008_small.toml", "clicks_synthetic_web.toml",
-                                  "clicks_synthetic_web_small.toml"])
+                                  "clicks_synthetic_web_small.toml", "clicks_mq2008_claim.toml"])
 def test_shipped_click_experiments_parse(name):
     """The shipped click experiments are valid declarations (parsed, every name resolved, without data)."""
     exp = load_experiment(REPO / "experiments" / name)
