@@ -440,18 +440,24 @@ class ClickRunner:
                 if todo:
                     bar.set_postfix_str(f"{fold.name} {condition_name(eta, sessions)} seed{seed}")
                     self._run_group(fold, eta, sessions, seed, todo, bar)
-        frames = [pd.read_csv(self._cell_dir(*c) / "per_query.csv", dtype={QID: str, "fold": str},
-                              keep_default_na=False) for c in cells]
-        _write_csv(pd.concat(frames, ignore_index=True), self.out / "metrics.csv")
-        est = [pd.read_csv(self._cell_dir(*c) / "estimates.csv", dtype={QID: str, "fold": str}, keep_default_na=False)
-               for c in cells]
-        _write_csv(pd.concat(est, ignore_index=True), self.out / "estimates.csv")
+                    self._collect(cells)     # an interrupted run can still be reported (`ltr report`)
+        self._collect(cells)
         from ltr.experiment.integrity import recorded_files
         self._manifest(data, "finished", {"timings_seconds": {"cells_wall": time.perf_counter() - started},
                                           "files": recorded_files(self.out)})
         if self.build_report:
             build_click_report(self.out)
         return self.out
+
+    def _collect(self, cells) -> None:
+        """metrics.csv and estimates.csv from the finished cells, in declaration order."""
+        from ltr.experiment.runner import _write_csv
+        done = [c for c in cells if self._finished(self._cell_dir(*c))]
+        for name, columns in (("per_query.csv", METRICS_COLUMNS), ("estimates.csv", ESTIMATE_COLUMNS)):
+            parts = [pd.read_csv(self._cell_dir(*c) / name, dtype={QID: str, "fold": str}, keep_default_na=False)
+                     for c in done]
+            frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+            _write_csv(frame, self.out / ("metrics.csv" if name == "per_query.csv" else "estimates.csv"))
 
     # -- one log, every method -------------------------------------------------------------------------
     def _run_group(self, fold, eta, sessions, seed, methods, bar) -> None:
@@ -734,6 +740,10 @@ def build_click_report(out_dir, *, plots: bool = True) -> list[Path]:
     if headline is None:
         raise DataError(f"{out}: no condition has results of the baseline {baseline!r} yet")
     eta, sessions, rep, frame = headline
+    if manifest.get("status") != "finished":
+        done = sorted({condition_name(e, n) for e, n in zip(metrics["eta"], metrics["sessions"])})
+        rep.warnings = rep.warnings + (f"the run is not finished (status {manifest.get('status')!r}): the tables "
+                                       f"cover the cells done so far (conditions {done})",)
     summary = pd.concat(rows, ignore_index=True)
     rep.frame = frame.drop(columns=["eta", "sessions", "mde"])
     if exp.control:
