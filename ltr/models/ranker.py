@@ -374,6 +374,10 @@ class Ranker(BaseEstimator):
                 f"data.subset_queries(keep)) or use a pointwise objective")
         train_ds = self._click_labels(train_ds, objective)
         positions = self._positions(train_ds, objective, backend.name)
+        if positions is not None and self.cluster is not None:
+            raise ConfigError(f"objective {objective!r} needs the display positions and position biases estimated "
+                              f"across the whole training set at every iteration; training on a cluster "
+                              f"(Ranker(cluster=...)) does not carry them. Train in this process (cluster=None)")
         objective.check_labels(train_ds.labels, sizes, backend=backend.name)
         valid_ds = None
         if valid is not None:

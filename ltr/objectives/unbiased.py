@@ -60,8 +60,8 @@ import numpy as np
 
 from ltr.errors import ConfigError, DataError
 from ltr.objectives.base import (
-    Objective, apply_weights, boolean, choice, grad_inputs, offsets_of, optional_positive_int, positive_float,
-    register,
+    Objective, apply_weights, boolean, check_grades, choice, grad_inputs, offsets_of, optional_positive_int,
+    positive_float, register,
 )
 
 __all__ = ["IPSBinary", "IPSRankNet", "UnbiasedLambdaMART", "LambdaRankPosition", "ips_labels",
@@ -172,6 +172,12 @@ class IPSBinary(_IPS):
         Smallest propensity used (weights at most 1/clip); None: no clipping (unbiased).
     snips : bool, default=False
         Self-normalise the IPS weights per query (module docstring).
+
+    References
+    ----------
+    Joachims, Swaminathan, Schnabel. Unbiased learning-to-rank with biased feedback. WSDM 2017.
+    Saito, Yaginuma, Nishino, Sakata, Nakata. Unbiased recommender learning from missing-not-at-random
+    implicit feedback. WSDM 2020 (the IPS-weighted pointwise log loss).
     """
 
     name = "ips_binary"
@@ -261,6 +267,11 @@ class IPSRankNet(_IPS):
         As :class:`IPSBinary`.
     sigma : float, default=1.0
     pairs : {"all", "unclicked"}, default="all"
+
+    References
+    ----------
+    Joachims, Swaminathan, Schnabel. Unbiased learning-to-rank with biased feedback. WSDM 2017.
+    Wang, Bendersky, Metzler, Najork. Learning to rank with selection bias in personal search. SIGIR 2016.
     """
 
     name = "ips_ranknet"
@@ -459,6 +470,11 @@ class UnbiasedLambdaMART(Objective):
 
     Fitted state: ``Ranker.position_bias_`` = ``{"position", "t_plus", "t_minus", "bias_norm", "source"}``
     (XGBoost's ``ti+`` / ``tj-`` read from ``save_config``, or the reference's).
+
+    References
+    ----------
+    Hu, Wang, Peng, Li. Unbiased LambdaMART: an unbiased pairwise learning-to-rank algorithm. WWW 2019.
+    XGBoost 3.2, ``src/objective/lambdarank_obj.{h,cc}`` (the algorithm the reference reproduces).
     """
 
     name = "lambdarank_unbiased"
@@ -470,6 +486,10 @@ class UnbiasedLambdaMART(Objective):
     _spec = {"truncation_level": (None, optional_positive_int), "bias_norm": (0.0, _nonneg_float),
              "score_normalization": (True, boolean), "normalization": (True, boolean),
              "cost": ("xgboost", choice("xgboost", "paper"))}
+
+    def _check_kind(self, y, sizes, backend):
+        check_grades(self, y, sizes, 31, backend=backend, why_max="exponential gain 2^y - 1 of XGBoost's ndcg",
+                     fix_max="Clicks are 0/1; map larger grades down")
 
     def topk(self, group_sizes=None) -> int:
         k = self.params["truncation_level"]
@@ -532,6 +552,11 @@ class LambdaRankPosition(Objective):
     truncation_level : int, default=30
         ``lambdarank_truncation_level``.
     sigmoid : float, default=1.0
+
+    References
+    ----------
+    LightGBM 4.1+, ``src/objective/rank_objective.hpp`` (``UpdatePositionBiasFactors``); LightGBM pull
+    request 5929, "Treat position bias via GAM in LambdaMART".
     """
 
     name = "lambdarank_position"
@@ -542,6 +567,10 @@ class LambdaRankPosition(Objective):
     needs_positions = True
     _spec = {"position_bias_regularization": (0.0, _nonneg_float), "truncation_level": (30, optional_positive_int),
              "sigmoid": (1.0, positive_float)}
+
+    def _check_kind(self, y, sizes, backend):
+        check_grades(self, y, sizes, 30, backend=backend, why_max="LightGBM's default label_gain covers 0..30",
+                     fix_max="Clicks are 0/1; map larger grades down")
 
     def _native_params(self, backend, *, labels, group_sizes):
         p = self.params
