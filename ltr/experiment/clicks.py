@@ -691,8 +691,11 @@ def build_click_report(out_dir, *, plots: bool = True) -> list[Path]:
         frame = rep.to_frame()
         for ctrl in controls:
             alone = compare(pq[pq["system"].isin([baseline, ctrl])], baseline=baseline, metrics=list(exp.metrics),
-                            test=exp.test, correction="none", alpha=exp.alpha, family="metric").to_frame()
-            frame = pd.concat([frame, alone[alone["system"] == ctrl]], ignore_index=True)
+                            test=exp.test, correction="none", alpha=exp.alpha, family="metric")
+            table = alone.to_frame()
+            frame = pd.concat([frame, table[table["system"] == ctrl]], ignore_index=True)
+            rep.per_query = pd.concat([rep.per_query, alone.per_query[alone.per_query["system"] == ctrl]],
+                                      ignore_index=True)
         wide = pq[pq["metric"] == primary].pivot(index=QID, columns="system", values="value")
         mdes = []
         for m in frame["system"]:
