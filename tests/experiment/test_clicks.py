@@ -39,6 +39,9 @@ top = 5
 n_estimators = 8
 learning_rate = 0.3
 n_jobs = 1
+
+[protocol]
+control = true
 """
 
 
@@ -63,15 +66,16 @@ def test_ltr_run_writes_a_click_experiment_folder(tiny):
     assert manifest["kind"] == "clicks" and manifest["status"] == "finished"
     metrics = pd.read_csv(out / "metrics.csv", dtype={"qid": str})
     assert set(metrics["method"]) == {"naive", "ips_ranknet", "unbiased_lambdamart", "full_information",
-                                      "production"}
+                                      "production", "naive (control)"}
     assert set(metrics["qid"]) == {f"t{i}" for i in range(12)}          # held-out test queries, true labels
     est = pd.read_csv(out / "estimates.csv", dtype={"qid": str})
     assert set(est["estimator"]) == {"ips", "snips", "cm", "dr", "truth"}
     cells = sorted(out.glob("cells/*/*/*/seed*/cell.json"))
-    assert len(cells) == 5
+    assert len(cells) == 6                                              # five methods and the A/A control
     info = json.loads(cells[0].read_text())
     assert 0 < info["log"]["share_of_documents_shown"] <= 1
     report = (out / "report.md").read_text()
+    assert "naive (control)" in report and "outside the correction family" in report
     for section in ("Data and protocol", "True nDCG@10 per condition", "Gap recovered",
                     "Counterfactual estimates against the true metric", "What click methods could learn about"):
         assert section in report
@@ -86,7 +90,7 @@ def test_resume_keeps_finished_cells(tiny):
     before = {p: p.stat().st_mtime_ns for p in out.glob("cells/*/*/*/seed*/cell.json")}
     runner = ClickRunner(load_experiment(folder / "tiny.toml"), out, progress=False, build_report=False)
     runner.run()
-    assert any("resumed: 5 of 5" in m for m in runner.messages)
+    assert any("resumed: 6 of 6" in m for m in runner.messages)
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
