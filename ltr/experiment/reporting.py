@@ -167,6 +167,9 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
 
     out = Path(out_dir)
     manifest = integrity.read_manifest(out)
+    if manifest.get("kind") == "clicks":
+        raise ConfigError(f"{out} holds a click experiment: build its report with "
+                          f"ltr.experiment.clicks.build_click_report({str(out)!r}) or `ltr report {out}`")
     integrity.check_recorded(out, manifest)
     cells = experiment_cells(out, manifest)
     exp = Experiment.from_dict(manifest["experiment"], source=str(out / "manifest.json"))
