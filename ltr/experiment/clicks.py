@@ -687,25 +687,18 @@ def build_click_report(out_dir, *, plots: bool = True) -> list[Path]:
         # the family: the trained methods against the baseline; the A/A control is compared alone, outside it
         rep = compare(pq[~pq["system"].isin(controls)], baseline=baseline, metrics=list(exp.metrics),
                       test=exp.test, correction=exp.correction, alpha=exp.alpha, family="metric",
-                      title=f"{exp.name}: eta={eta:g}, {sessions:,} sessions")
+                      primary=primary, power=exp.power, title=f"{exp.name}: eta={eta:g}, {sessions:,} sessions")
         frame = rep.to_frame()
         for ctrl in controls:
             alone = compare(pq[pq["system"].isin([baseline, ctrl])], baseline=baseline, metrics=list(exp.metrics),
-                            test=exp.test, correction="none", alpha=exp.alpha, family="metric")
+                            test=exp.test, correction="none", alpha=exp.alpha, family="metric",
+                            primary=primary, power=exp.power)
             table = alone.to_frame()
             frame = pd.concat([frame, table[table["system"] == ctrl]], ignore_index=True)
             rep.per_query = pd.concat([rep.per_query, alone.per_query[alone.per_query["system"] == ctrl]],
                                       ignore_index=True)
         wide = pq[pq["metric"] == primary].pivot(index=QID, columns="system", values="value")
-        mdes = []
-        for m in frame["system"]:
-            if m == baseline or m not in wide:
-                mdes.append(np.nan)
-                continue
-            r = stats.mde_paired(wide[m].to_numpy(), wide[baseline].to_numpy(), test=exp.test, alpha=exp.alpha,
-                                 power=exp.power, family_size=max(len(family), 1), correction=exp.correction)
-            mdes.append(float(getattr(r, "effect", np.nan)))
-        frame["mde"] = [v if mt == primary else np.nan for v, mt in zip(mdes, frame["metric"])]
+        frame["mde"] = frame["mde"].where(frame["metric"] == primary)   # the primary metric's only
         frame.insert(0, "sessions", sessions)
         frame.insert(0, "eta", eta)
         rows.append(frame)
@@ -748,7 +741,7 @@ def build_click_report(out_dir, *, plots: bool = True) -> list[Path]:
         rep.warnings = rep.warnings + (f"the run is not finished (status {manifest.get('status')!r}): the tables "
                                        f"cover the cells done so far (conditions {done})",)
     summary = pd.concat(rows, ignore_index=True)
-    rep.frame = frame.drop(columns=["eta", "sessions", "mde"])
+    rep.frame = frame.drop(columns=["eta", "sessions"])
     if exp.control:
         rep.warnings = rep.warnings + (f"{baseline}{CONTROL_SUFFIX} (the A/A control) is tested alone against "
                                        f"the baseline, outside the correction family: the noise floor.",)
