@@ -148,11 +148,16 @@ class Report:
 
     # ------------------------------------------------------------------------------------- figures ---
     def add_figure(self, title: str, figure, *, caption: str | None = None) -> "Report":
-        """Attach a figure (a matplotlib Figure, PNG bytes or a PNG file path) to the HTML and saved report.
+        """Attach a figure (a matplotlib Figure, PNG bytes, a PNG file path or a :class:`~ltr.report.plots.FigureJob`
+        to draw later) to the HTML and saved report.
 
         Use it for plots the per-query values cannot give: training curves, feature importance,
-        first-stage recall, stage cost (:mod:`ltr.report.plots`). Returns the report itself.
+        first-stage recall, stage cost (:mod:`ltr.report.plots`). A ``FigureJob`` is drawn with the default
+        figures by :meth:`draw_figures` (in parallel processes if asked). Returns the report itself.
         """
+        if isinstance(figure, _plots.FigureJob):
+            self._figures.append((str(title), figure, caption))
+            return self
         if hasattr(figure, "savefig"):
             png = _plots.figure_to_png(figure)
         elif isinstance(figure, (bytes, bytearray)):
@@ -196,28 +201,50 @@ class Report:
             paths[title] = f"figures/{name}.png"
         return paths
 
+    def default_figure_jobs(self) -> list[tuple[str, "_plots.FigureJob", str | None]]:
+        """``(title, job, caption)`` of the figures drawn from the per-query values: metric@k curves (when a
+        metric has several cutoffs) and, per metric, the sorted per-query differences against the baseline."""
+        jobs = []
+        families = {k: v for k, v in _plots.metric_families(self.metrics).items() if len(v) >= 2}
+        if families:
+            jobs.append(("Metric@k", _plots.figure_job("plot_metric_at_k", per_query=self.per_query,
+                                                       systems=self.systems),
+                         "Mean metric@k per system, at each cutoff evaluated."))
+        if len(self.systems) > 1:
+            for metric in self.metrics:
+                jobs.append((f"Per-query Δ {metric}",
+                             _plots.figure_job("plot_per_query_delta", per_query=self.per_query,
+                                               baseline=self.baseline, metric=metric, systems=self.systems,
+                                               cost=len(self.systems) - 1),
+                             f"Per-query difference in {metric} against the baseline {self.baseline}, "
+                             f"sorted; green: the system wins, red: it loses."))
+        return jobs
+
+    def draw_figures(self, *, plots: bool = True, processes: int | None = 1) -> "Report":
+        """Draw every figure not drawn yet (the default ones if ``plots``, and the ``FigureJob``s added) at once,
+        in ``processes`` processes (``None``: every CPU; :func:`ltr.report.plots.render`). The bytes do not
+        depend on ``processes``. Returns the report itself."""
+        defaults = self.default_figure_jobs() if plots and self._default_figures is None else None
+        pending = [(None, t, job, c) for t, job, c in defaults or []]
+        pending += [(i, t, job, c) for i, (t, job, c) in enumerate(self._figures)
+                    if isinstance(job, _plots.FigureJob)]
+        pngs = _plots.render([job for _, _, job, _ in pending], processes=processes) if pending else []
+        if defaults is not None:
+            self._default_figures = [(t, png, c) for (i, t, _, c), png in zip(pending, pngs) if i is None]
+        for (i, t, _, c), png in zip(pending, pngs):
+            if i is not None:
+                self._figures[i] = (t, png, c)
+        return self
+
     def default_figures(self) -> list[tuple[str, bytes, str | None]]:
-        """Figures drawn from the per-query values: metric@k curves (when a metric has several cutoffs)
-        and, per metric, the sorted per-query differences against the baseline. Drawn once, cached."""
+        """The default figures (:meth:`default_figure_jobs`) as PNG bytes. Drawn once, cached."""
         if self._default_figures is None:
-            figs = []
-            families = {k: v for k, v in _plots.metric_families(self.metrics).items() if len(v) >= 2}
-            if families:
-                fig = _plots.plot_metric_at_k(self.per_query, systems=self.systems)
-                figs.append(("Metric@k", _plots.figure_to_png(fig),
-                             "Mean metric@k per system, at each cutoff evaluated."))
-            if len(self.systems) > 1:
-                for metric in self.metrics:
-                    fig = _plots.plot_per_query_delta(self.per_query, baseline=self.baseline, metric=metric,
-                                                      systems=self.systems)
-                    figs.append((f"Per-query Δ {metric}", _plots.figure_to_png(fig),
-                                 f"Per-query difference in {metric} against the baseline {self.baseline}, "
-                                 f"sorted; green: the system wins, red: it loses."))
-            self._default_figures = figs
+            self.draw_figures(plots=True)
         return list(self._default_figures)
 
     def figures(self, *, plots: bool = True) -> list[tuple[str, bytes, str | None]]:
         """All figures: the default ones (if ``plots``) then those added with :meth:`add_figure`."""
+        self.draw_figures(plots=plots)
         return (self.default_figures() if plots else []) + list(self._figures)
 
     # ----------------------------------------------------------------------------------- rendering ---
