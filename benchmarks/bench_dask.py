@@ -4,9 +4,9 @@ Part A (training). A LETOR-like synthetic set (default 20,000 queries x 100 docu
 features, grades 0..4 from a noisy linear model; ``--small``: 2,000 queries), a fixed number of LightGBM
 lambdarank rounds (no validation set, no early stopping on either side), rows:
 
-1. ``Ranker("lambdarank", n_jobs=2).fit(train)`` in this process                    - the reference
+1. ``Ranker(objective="lambdarank", n_jobs=2).fit(train)`` in this process                    - the reference
 2. the same with ``n_jobs=1`` (OpenMP threads suffer most when the cores are shared)
-3. ``Ranker("lambdarank", cluster=<LocalCluster 2 workers x 1 thread>).fit(train)``   - same 2 cores
+3. ``Ranker(objective="lambdarank", cluster=<LocalCluster 2 workers x 1 thread>).fit(train)``   - same 2 cores
 
 For each: wall time of the whole ``fit`` (data scattered to the workers included), peak RSS of this
 process and of each worker process (sampled every 50 ms with psutil; peak minus the idle RSS measured just
@@ -110,7 +110,8 @@ def part_a(args, lc, client):
                                         ("Dask, 2 workers x 1 thread", {"address": lc.scheduler_address}, 1)):
             with PeakRSS([me, *workers.values()]) as rss:
                 t = time.perf_counter()
-                ranker = Ranker("lambdarank", backend, cluster=cluster, n_jobs=threads, **kw).fit(train)
+                ranker = Ranker(objective="lambdarank", backend=backend, cluster=cluster, n_jobs=threads,
+                                **kw).fit(train)
                 wall = time.perf_counter() - t
             rows.append(wall)
             client_txt = f"{mb(rss.peak[me])} (+{mb(rss.peak[me] - rss.base[me])})"

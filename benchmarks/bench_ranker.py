@@ -9,8 +9,11 @@ Rows:
 2. LightGBM + our ``ranknet`` (``lightgbm.train`` with ``objective=grad_hess``) - goal <= 1.2x row 1
 3. XGBoost ``rank:pairwise`` as all-pairs RankNet (``xgboost.train`` directly,
    the configuration ``get_objective("ranknet").describe("xgboost")`` prints) - goal: row 2 below it
-4. ``Ranker("lambdarank").fit`` vs row 1's call, whole call timed             - goal overhead <= 5%
-5. ``Ranker("ranknet").fit`` vs row 2's call, whole call timed                - goal overhead <= 5%
+4. ``Ranker(objective="lambdarank").fit`` vs row 1's call, whole call timed             - goal overhead <= 5%
+5. ``Ranker(objective="ranknet").fit`` vs row 2's call, whole call timed                - goal overhead <= 5%
+6. ``--load``: ``Ranker.load``'s structure check of the model file (ltr.models.backends._lightgbm_model /
+   _xgboost_model) vs the native loader alone (``lightgbm.Booster(model_str=...)``, ``xgboost.Booster.
+   load_model``), on models of ``--trees`` trees                            - goal check <= native load
 
 Time per iteration = (time of the last iteration's end - time of the first iteration's end) / (rounds - 1),
 taken by an after-iteration callback, so Dataset construction and the first iteration's setup are
@@ -20,6 +23,7 @@ equal wall time on an idle machine; with more threads CPU time also counts spinn
 
 Run:  /work/venv/bin/python benchmarks/bench_ranker.py [--queries 2000 --docs 100 --features 136
       --rounds 200 --threads 2 --repeat 1] [--small]
+      /work/venv/bin/python benchmarks/bench_ranker.py --load [--trees 1000 --repeat 5]
 """
 
 from __future__ import annotations
@@ -108,8 +112,33 @@ def run_xgboost(ds, rounds, threads):
 
 def run_ranker(ds, objective, rounds, threads):
     start, cpu = time.perf_counter(), time.process_time()
-    ranker = Ranker(objective, n_estimators=rounds, n_jobs=threads, random_state=0).fit(ds)
+    ranker = Ranker(objective=objective, n_estimators=rounds, n_jobs=threads, random_state=0).fit(ds)
     return time.perf_counter() - start, ranker, time.process_time() - cpu
+
+
+def bench_load(trees: int, repeat: int, threads: int) -> None:
+    """Row 6: the structure check before loading vs the native load, per backend, best of ``repeat``."""
+    from ltr.models.backends import get_backend
+    ds = make_data(200, 20, 20, seed=1)           # the model's size, not the data's, sets both costs
+    print(f"\nmodel load: {trees} trees (LightGBM 31 leaves, XGBoost depth 6), 20 features; best of {repeat}",
+          flush=True)
+    print(f"{'backend':<10}{'MB':>6}{'check s':>10}{'native s':>10}{'check/native':>14}  goal <= 1")
+    for name in ("lightgbm", "xgboost"):
+        ranker = Ranker(objective="lambdarank", backend=name, n_estimators=trees, early_stopping_rounds=None,
+                        n_jobs=threads).fit(ds)
+        backend = get_backend(name)
+        data = backend.to_bytes(ranker.model_)
+
+        def timed(f):
+            best = float("inf")
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                f()
+                best = min(best, time.perf_counter() - t0)
+            return best
+        check = timed(lambda: backend.check_model_file(data, path="model", n_features=ds.n_features))
+        native = timed(lambda: backend.from_bytes(data))
+        print(f"{name:<10}{len(data) / 1e6:>6.1f}{check:>10.3f}{native:>10.3f}{check / native:>14.2f}", flush=True)
 
 
 def main(argv=None):
@@ -121,7 +150,12 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1, help="best of N for every timing")
     ap.add_argument("--small", action="store_true", help="300 queries x 50 docs, 30 rounds: a quick check")
+    ap.add_argument("--load", action="store_true", help="only row 6: the model check vs the native load")
+    ap.add_argument("--trees", type=int, default=1000, help="trees of the models loaded by --load")
     args = ap.parse_args(argv)
+    if args.load:
+        bench_load(args.trees, max(args.repeat, 3), args.threads)
+        return
     if args.small:
         args.queries, args.docs, args.rounds = 300, 50, 30
     ds = make_data(args.queries, args.docs, args.features)

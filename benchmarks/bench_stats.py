@@ -1,6 +1,6 @@
 """Statistics: ltr.stats against scipy.stats on MQ2008-sized data, and ltr.report.compare end to end.
 
-Run:  /work/venv/bin/python benchmarks/bench_stats.py [--queries 784] [--resamples 10000] [--systems 14]
+Run:  python benchmarks/bench_stats.py [--queries 784] [--resamples 10000] [--systems 14]
 
 Per-query values are random in [0, 1] rounded to 0.1 steps (IR-like: many zero and tied differences).
 Each row times one paired comparison of two systems both ways, checks the answers agree (p-values or
@@ -11,6 +11,12 @@ interval ends, max abs difference), and reports the ratio scipy / ours:
 - bootstrap: ltr.stats.bootstrap_ci vs scipy.stats.bootstrap(np.mean, method='percentile'/'BCa'), same
   seed, hence the same resamples and the same interval;
 - wilcoxon / t-test: ltr.stats vs scipy.stats.wilcoxon / ttest_rel (closed form; equal to 1e-10).
+
+Issue 13 rows (second table): the run-level test (one fold of 10 + 10 runs against scipy's independent
+permutation test; the shipped design, 5 folds x 3 + 3 runs), the randomised Tukey HSD on --queries x --systems
+(numba kernel against its numpy reference: no Python library has the randomised version; statsmodels'
+pairwise_tukeyhsd, the parametric studentized-range test, is timed for scale), the paired t-test's MDE against
+statsmodels' TTestPower.solve_power, TOST against statsmodels' ttost_paired, and the simulated MDEs.
 
 Last row: ltr.report.compare over --systems systems x 4 metrics x --queries queries (bootstrap CIs of means
 and deltas, randomization test, Holm) — the cost of one experiment report's statistics.
@@ -78,6 +84,8 @@ def main() -> None:
     for name, ours, ref, ratio, agree in rows:
         print(f"{name:32s} {ours:9.4f} {ref:9.4f} {ratio:6.1f}x  {agree}")
 
+    issue13(args, a, b, rng)
+
     metrics = ["nDCG@5", "nDCG@10", "P@10", "AP"]
     frame = pd.DataFrame({
         "system": np.repeat([f"sys{i}" for i in range(args.systems)], n * len(metrics)),
@@ -94,6 +102,60 @@ def main() -> None:
     t, _ = best_of(lambda: report.to_html(), 1)
     print(f"Report.to_html() with {len(report.figures())} figures: {t:.2f} s wall, "
           f"{time.process_time() - c:.2f} s CPU")
+
+
+def issue13(args, a, b, rng) -> None:
+    """Timings of the issue-13 statistics, each against its reference where one exists."""
+    from statsmodels.stats.multicomp import pairwise_tukeyhsd
+    from statsmodels.stats.power import TTestPower
+    from statsmodels.stats.weightstats import ttost_paired
+
+    n, B, k = args.queries, args.resamples, args.systems
+    rows = []
+
+    def row(name, ours, ref, agree):
+        rows.append((name, ours, ref, (ref / ours) if ref == ref else float("nan"), agree))
+
+    x, y = rng.normal(0.61, 0.01, 10), rng.normal(0.60, 0.01, 10)
+    t_ours, o = best_of(lambda: S.run_level_test(x, y, n_resamples=B, seed=0), args.repeat)
+    t_ref, r = best_of(lambda: ss.permutation_test(
+        (x, y), lambda u, v, axis: np.mean(u, axis=axis) - np.mean(v, axis=axis), permutation_type="independent",
+        n_resamples=B, vectorized=True, rng=np.random.default_rng(0)), args.repeat)
+    row(f"run-level, 1 fold 10+10 ({B:,})", t_ours, t_ref, f"p {o.pvalue:.4f} vs {r.pvalue:.4f} (MC)")
+    folds = np.repeat(np.arange(5), 3)
+    x, y = rng.normal(0.61, 0.01, 15), rng.normal(0.60, 0.01, 15)
+    t_ours, o = best_of(lambda: S.run_level_test(x, y, folds_a=folds, folds_b=folds, n_resamples=B), args.repeat)
+    row(f"run-level, 5 folds x 3+3 ({B:,})", t_ours, float("nan"), f"floor {o.p_floor:.1e}, no reference")
+    matrix = np.round(rng.random((n, k)), 1)
+    S.tukey_hsd(matrix[:5], n_resamples=10)                                   # compile the kernel once
+    t_ours, o = best_of(lambda: S.tukey_hsd(matrix, n_resamples=B, seed=0), args.repeat)
+    t_ref, r = best_of(lambda: S.tukey_matrix(matrix, n_resamples=B, seed=0, use_numba=False), 1)
+    same = np.array_equal(o.p_value.to_numpy(), r[1][np.triu_indices(k, 1)])
+    row(f"Tukey HSD {n}x{k} ({B:,}) vs numpy ref.", t_ours, t_ref, f"same p-values: {same}")
+    long_values, groups = matrix.T.ravel(), np.repeat(np.arange(k), n)
+    t_ref, _ = best_of(lambda: pairwise_tukeyhsd(long_values, groups), args.repeat)
+    row("  (statsmodels parametric HSD)", t_ours, t_ref, "another test: time for scale")
+    t_ours, o = best_of(lambda: S.mde_paired(a, b), args.repeat)
+    sd = np.std(a - b, ddof=1)
+    t_ref, r = best_of(lambda: TTestPower().solve_power(nobs=n, alpha=0.05, power=0.8) * sd, args.repeat)
+    row("MDE, paired t (noncentral)", t_ours, t_ref, f"rel. diff {abs(o.effect - r) / r:.1e}")
+    t_ours, o = best_of(lambda: S.tost_paired(a, b, margin=0.02), args.repeat)
+    t_ref, r = best_of(lambda: ttost_paired(a, b, -0.02, 0.02), args.repeat)
+    row("TOST, paired", t_ours, t_ref, f"|diff| {abs(o.pvalue - r[0]):.1e}")
+    t_ours, o = best_of(lambda: S.mde_paired(a, b, test="randomization", n_resamples=B), 1)
+    row(f"MDE, randomization (1,000 sims x {B:,})", t_ours, float("nan"), f"{o.effect:.4f} (t: "
+        f"{S.mde_paired(a, b).effect:.4f})")
+    t_ours, o = best_of(lambda: S.mde_run_level(x, y, folds_a=folds, folds_b=folds, n_resamples=B), 1)
+    row(f"MDE, run level 5x(3+3) (1,000 x {B:,})", t_ours, float("nan"), f"{o.effect:.4f}")
+    small = matrix[:, :5]
+    t_ours, o = best_of(lambda: S.mde_tukey(small, n_resamples=B), 1)
+    row(f"MDE, Tukey {n}x5, 10 pairs (1,000 x {B:,})", t_ours, float("nan"), f"median {o.mde.median():.4f}")
+    print(f"\nissue 13: {n} queries; best of {args.repeat} (MDE rows: one run)")
+    print(f"{'':40s} {'ours s':>9s} {'ref s':>9s} {'ratio':>7s}  agreement")
+    for name, ours, ref, ratio, agree in rows:
+        ref_s = f"{ref:9.4f}" if ref == ref else f"{'-':>9s}"
+        ratio_s = f"{ratio:6.1f}x" if ratio == ratio else f"{'-':>7s}"
+        print(f"{name:40s} {ours:9.4f} {ref_s} {ratio_s}  {agree}")
 
 
 if __name__ == "__main__":

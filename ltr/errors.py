@@ -58,13 +58,63 @@ class ConfigError(LTRError, ValueError):
     """An experiment or model configuration is invalid."""
 
 
-class NotFittedError(LTRError, ValueError, AttributeError):
-    """An estimator was used before fit()."""
-
-
 class ModelFormatError(LTRError, ValueError):
     """A saved model directory is missing files or its manifest does not match its contents."""
 
 
 class FeatureMismatchError(LTRError, ValueError):
     """Feature names or order differ from those seen at fit time."""
+
+
+class WriteError(LTRError, OSError):
+    """An output file could not be written (disk full, quota, read-only file system, no permission).
+
+    The message names the file; the atomic writer leaves no half-written file behind and the previous
+    version of the file, if any, unchanged. Also an :class:`OSError` (``errno`` and ``filename`` set), so
+    code that caught those still does; ``str()`` is the one-line message alone.
+    """
+
+    def __init__(self, errno: int | None, message: str, filename: str | None = None):
+        super().__init__(errno, message)
+        self.message = message
+        self.filename = filename
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ExportError(ConfigError):
+    """A model cannot be exported faithfully (a feature the target format lacks, or scores that differ)."""
+
+
+# -- NotFittedError: scikit-learn's, defined on first use ------------------------------------------------
+# ``ltr.errors.NotFittedError`` subclasses ``sklearn.exceptions.NotFittedError`` (itself a ValueError and an
+# AttributeError), so ``except sklearn.exceptions.NotFittedError`` and scikit-learn's tools (``check_is_fitted``
+# users, ``Pipeline``) treat ltr's estimators like their own. Importing scikit-learn costs about 1.7 s, which
+# every ``import ltr.errors`` would pay; the class is therefore made on first access through the module's
+# ``__getattr__`` (PEP 562): ``from ltr.errors import NotFittedError`` imports scikit-learn at that moment,
+# other names of this module do not. Pickle finds the class by name, so it travels to Dask workers.
+
+def _make_not_fitted_error():
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
+    class NotFittedError(LTRError, _SklearnNotFittedError):
+        """An estimator was used before fit(); also scikit-learn's ``NotFittedError``."""
+
+    NotFittedError.__module__ = __name__
+    NotFittedError.__qualname__ = "NotFittedError"
+    return NotFittedError
+
+
+def __getattr__(name: str):
+    if name == "NotFittedError":
+        cls = globals().get("_NotFittedError")
+        if cls is None:
+            cls = globals()["_NotFittedError"] = _make_not_fitted_error()
+            globals()["NotFittedError"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), "NotFittedError"])

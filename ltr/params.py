@@ -90,3 +90,13 @@ def clone(estimator):
         return copy.deepcopy(estimator)
     params = {k: clone(v) for k, v in estimator.get_params(deep=False).items()}
     return type(estimator)(**params)
+
+
+def check_type(value, types, what: str):
+    """``value`` if it is of ``types`` (a bool is an int only where ``bool`` is named), else a ConfigError
+    naming ``what``, the expected types and the value: ``training.n_estimators must be int, got str '100'``."""
+    types = types if isinstance(types, tuple) else (types,)
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        names = " or ".join(t.__name__ for t in types)
+        raise ConfigError(f"{what} must be {names}, got {type(value).__name__} {value!r}")
+    return value

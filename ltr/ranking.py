@@ -55,7 +55,9 @@ def synthetic_docids(group_sizes) -> np.ndarray:
         return np.zeros(0, dtype=object)
     width = max(1, len(str(int(sizes.max()) - 1)))
     within = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return np.array([str(i).zfill(width) for i in within], dtype=object)
+    # one str per distinct position, shared by every query (millions of rows, a few thousand strings)
+    names = np.array([str(i).zfill(width) for i in range(int(sizes.max()))], dtype=object)
+    return names[within]
 
 
 @dataclass(eq=False)
@@ -76,6 +78,15 @@ class RankingDataset:
         Defaults to ``"f1".."fN"`` (LETOR feature ids are 1-based).
     name : str
         Where the data came from, used in messages.
+    weights : ndarray of shape (n_rows,), float64, optional
+        Training weight of each row: finite, >= 0, not all 0 (None: every row weighs 1). A per-query
+        weight is the same value on every row of the query (:meth:`with_query_weights` builds that). How a
+        backend applies them: LightGBM multiplies each row's gradient and hessian by its weight, for every
+        objective (ranking ones included); XGBoost's ranking objectives take one weight per query, so
+        there the weights must be constant inside each query (else a DataError), and XGBoost scales them to
+        mean 1; XGBoost's pointwise objectives weight rows. A validation set's weights weight the
+        early-stopping metric's mean over queries by the mean row weight of each query (LightGBM's rule for
+        its ranking metrics). Not written by :meth:`to_frame`.
     """
 
     X: np.ndarray | sp.spmatrix
@@ -84,6 +95,7 @@ class RankingDataset:
     docids: np.ndarray | None = None
     feature_names: list[str] | None = None
     name: str = "dataset"
+    weights: np.ndarray | None = None
     group_sizes: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -115,6 +127,8 @@ class RankingDataset:
         if len(set(self.feature_names)) != len(self.feature_names):
             dup = pd.Index(self.feature_names)[pd.Index(self.feature_names).duplicated()].tolist()
             raise SchemaError(f"{self.name}: duplicate feature names {dup}")
+        if self.weights is not None:
+            self.weights = _check_weights(self.weights, n, self.name)
 
     # -- shape -----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -156,7 +170,29 @@ class RankingDataset:
         """A new dataset of the given rows (which must keep each query contiguous)."""
         rows = np.asarray(rows, dtype=np.int64)
         return RankingDataset(self.X[rows], self.labels[rows], self.qids[rows], self.docids[rows],
-                              list(self.feature_names), name=self.name)
+                              list(self.feature_names), name=self.name,
+                              weights=None if self.weights is None else self.weights[rows])
+
+    def with_query_weights(self, weights) -> "RankingDataset":
+        """A copy whose rows weigh their query's weight.
+
+        ``weights`` is a mapping ``qid -> weight`` naming every query, or an array of shape (n_queries,) in
+        the order of :attr:`unique_qids`.
+        """
+        if isinstance(weights, dict) or hasattr(weights, "to_dict"):
+            table = dict(weights.to_dict() if hasattr(weights, "to_dict") else weights)
+            table = {str(k): v for k, v in table.items()}
+            missing = [q for q in self.unique_qids.tolist() if q not in table]
+            if missing:
+                raise DataError(f"{self.name}: query weights name no weight for {len(missing)} queries "
+                                f"(first: {missing[0]!r}); give every query a weight")
+            per_query = np.array([table[q] for q in self.unique_qids.tolist()], dtype=np.float64)
+        else:
+            per_query = np.asarray(weights, dtype=np.float64).reshape(-1)
+            if per_query.shape[0] != self.n_queries:
+                raise SchemaError(f"{self.name}: {per_query.shape[0]} query weights for {self.n_queries} queries")
+        return RankingDataset(self.X, self.labels, self.qids, self.docids, list(self.feature_names),
+                              name=self.name, weights=np.repeat(per_query, self.group_sizes))
 
     def to_frame(self) -> pd.DataFrame:
         """A FEATURES frame: qid, docid, label and one float32 column per feature."""
@@ -167,16 +203,19 @@ class RankingDataset:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, feature_names=None, *, label: str | None = LABEL,
-                   name: str = "frame") -> "RankingDataset":
+                   name: str = "frame", weight: str | None = None) -> "RankingDataset":
         """Build from a FEATURES frame (qid, docid, [label], feature columns) in its row order.
 
-        ``feature_names`` defaults to every column except qid, docid, label and other object columns.
-        A frame without labels gets NaN labels (fine for prediction, refused by training).
+        ``feature_names`` defaults to every column except qid, docid, label, ``weight`` and other object
+        columns. A frame without labels gets NaN labels (fine for prediction, refused by training).
+        ``weight`` names a column of per-row weights (see :attr:`weights`).
         """
         if QID not in frame.columns:
             raise SchemaError(f"RankingDataset.from_frame needs columns ['qid'] (found {list(frame.columns)})")
+        if weight is not None and weight not in frame.columns:
+            raise SchemaError(f"{name} lacks the weight column {weight!r} (found {list(frame.columns)})")
         if feature_names is None:
-            skip = {QID, DOCID, label}
+            skip = {QID, DOCID, label, weight}
             feature_names = [c for c in frame.columns
                              if c not in skip and pd.api.types.is_numeric_dtype(frame[c])]
         missing = [c for c in feature_names if c not in frame.columns]
@@ -185,19 +224,36 @@ class RankingDataset:
         X = frame[list(feature_names)].to_numpy(dtype=FEATURE_DTYPE)
         y = frame[label].to_numpy(dtype=LABEL_DTYPE) if label in frame.columns else np.full(len(frame), np.nan)
         docids = frame[DOCID].to_numpy() if DOCID in frame.columns else None
-        return cls(X, y, frame[QID].to_numpy(), docids, list(feature_names), name=name)
+        w = frame[weight].to_numpy(dtype=np.float64) if weight is not None else None
+        return cls(X, y, frame[QID].to_numpy(), docids, list(feature_names), name=name, weights=w)
 
     def fingerprint(self) -> str:
         """SHA-256 of the content (X, labels, qids, docids, feature names), for manifests and caches."""
         h = hashlib.sha256()
         X = self.X
+        # hash the arrays' buffers in place (the same bytes as .tobytes(), without a copy of X)
         if sp.issparse(X):
             for part in (X.indptr, X.indices, X.data):
-                h.update(np.ascontiguousarray(part).tobytes())
+                h.update(np.ascontiguousarray(part))
         else:
-            h.update(np.ascontiguousarray(X).tobytes())
-        h.update(self.labels.tobytes())
+            h.update(np.ascontiguousarray(X))
+        h.update(np.ascontiguousarray(self.labels))
         for arr in (self.qids, self.docids, np.asarray(self.feature_names, dtype=object)):
             h.update("\x1f".join(arr.tolist()).encode())
             h.update(b"\x1e")
+        if self.weights is not None:          # unweighted data keep the fingerprint they always had
+            h.update(b"weights\x1e" + self.weights.tobytes())
         return h.hexdigest()
+
+
+def _check_weights(weights, n_rows: int, name: str) -> np.ndarray:
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim != 1 or w.shape[0] != n_rows:
+        raise SchemaError(f"{name}: weights must have shape ({n_rows},), one per row; got shape {w.shape}")
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        raise DataError(f"{name}: weights must be finite and >= 0; row {int(bad[0])} has {float(w[bad[0]])!r} "
+                        f"({bad.size} such rows)")
+    if n_rows and not np.any(w > 0):
+        raise DataError(f"{name}: every weight is 0, so nothing would be learned; give some rows a weight > 0")
+    return w

@@ -12,7 +12,7 @@ from ltr.ranking import RankingDataset, check_group_sizes, group_sizes_from_qids
 
 _LAZY = {
     "ltr.datasets.loaders": ("available_collections", "load_cacm", "load_collection", "load_cranfield",
-                             "load_jsonl", "load_smart", "load_trec", "load_tsv", "load_vaswani",
+                             "load_folder", "load_jsonl", "load_smart", "load_trec", "load_tsv", "load_vaswani",
                              "register_collection", "write_jsonl"),
     "ltr.datasets.synthetic": ("generate_synthetic_web", "make_synthetic_web", "utility_factors"),
 }

@@ -83,6 +83,9 @@ def prepare_collection(spec, exp, cache_dir=None) -> PreparedData:
     notes.append(f"First stage: {_describe(retriever)} top {k} of {n_docs} documents; recall@{k} = "
                  f"{float(recall.loc[recall['k'] == k, 'recall'].iloc[0]):.4f} is the ceiling no re-ranker can "
                  f"pass.")
+    notes.append(f"Every system is scored on its ranking of the first stage's top {k} (the first stage's own run "
+                 f"too): the metrics are over the top {k} (AP counts the relevant documents found there, divided by "
+                 f"all of the query's relevant documents); `ltr evaluate` of a deeper run gives other values.")
     if not collection.complete_judgments:
         notes.append("The qrels list only some documents: candidates without a qrels entry are assumed "
                      "non-relevant (label 0).")

@@ -19,18 +19,11 @@ from dataclasses import dataclass
 
 from ltr.errors import ConfigError
 from ltr.naming import check_params, select
-
-
-def _check_type(value, types, what: str):
-    types = types if isinstance(types, tuple) else (types,)
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
-        names = " or ".join(t.__name__ for t in types)
-        raise ConfigError(f"{what} must be {names}, got {type(value).__name__} {value!r}")
-    return value
+from ltr.params import check_type
 
 
 def _fraction(value, what: str) -> float:
-    _check_type(value, (int, float), what)
+    check_type(value, (int, float), what)
     if not 0.0 < float(value) < 1.0:
         raise ConfigError(f"{what} must be a fraction in (0, 1), got {value!r}")
     return float(value)
@@ -74,7 +67,7 @@ class LetorFolds(DataSpec):
     kind = "letor"
 
     def __post_init__(self):
-        _check_type(self.path, str, "data.path")
+        check_type(self.path, str, "data.path")
         if self.folds is not None:
             if isinstance(self.folds, str) or not all(isinstance(f, str) for f in self.folds) or not self.folds:
                 raise ConfigError(f"data.folds must be a non-empty list of fold names, got {self.folds!r}")
@@ -110,11 +103,11 @@ class LetorFiles(DataSpec):
 
     def __post_init__(self):
         for name in ("train", "test"):
-            _check_type(getattr(self, name), str, f"data.{name}")
+            check_type(getattr(self, name), str, f"data.{name}")
         if self.valid is not None:
-            _check_type(self.valid, str, "data.valid")
+            check_type(self.valid, str, "data.valid")
         _fraction(self.holdout, "data.holdout")
-        _check_type(self.seed, int, "data.seed")
+        check_type(self.seed, int, "data.seed")
 
     def prepare(self, exp, cache_dir=None):
         from ltr.experiment.letor_data import prepare_letor_files
@@ -169,15 +162,15 @@ class CollectionData(DataSpec):
         from ltr.pipeline.first_stage import get_first_stage
         from ltr.pipeline.splits import get_splitter, splitter_spec
 
-        _check_type(self.collection, str, "data.collection")
+        check_type(self.collection, str, "data.collection")
         if isinstance(self.features, str) or not self.features:
             raise ConfigError(f"data of kind 'collection' needs a non-empty features list, got {self.features!r}")
         object.__setattr__(self, "features", tuple(self.features))
-        _check_type(self.first_stage_k, int, "data.first_stage_k")
+        check_type(self.first_stage_k, int, "data.first_stage_k")
         if not 10 < self.first_stage_k < 10_000:
             raise ConfigError(f"data.first_stage_k must be in 10 < k < 10,000, got {self.first_stage_k}")
         _fraction(self.holdout, "data.holdout")
-        _check_type(self.seed, int, "data.seed")
+        check_type(self.seed, int, "data.seed")
         # the pipeline's own parts, resolved once: every name and parameter is checked here
         first_stage = get_first_stage(self.first_stage)
         if first_stage.get_params().get("k") != type(first_stage)().get_params().get("k"):

@@ -227,6 +227,7 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     n_queries = per_query.groupby("system")[QID].nunique().max()
     notes.insert(0, f"{n_queries} test queries pooled over {len(manifest['folds'])} fold(s) "
                     f"({', '.join(manifest['folds'])}); seeds {manifest['seeds']}.")
+    notes += queries_without_relevant(out, manifest["folds"], exp.metrics)
     report.add_section("Data and protocol", notes=notes)
     report.add_section("Backend configurations", notes=_configurations(exp, systems),
                        caption="The exact backend objective and settings of each system.")
@@ -234,6 +235,32 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
         report.add_section(title, table=frame, caption=caption)
     paths = report.save(out, plots=plots)
     return [paths["report.md"], paths["report.html"], paths["report.tex"], paths["summary.csv"]]
+
+
+def queries_without_relevant(out: Path, folds: list[str], metrics) -> list[str]:
+    """Per fold, the test queries without a relevant document and how each metric scores them (its ``norel``
+    rule: trec_eval's 0, LightGBM's 1), so that no query is scored by a rule the reader was not told."""
+    from ltr.io import read_qrels
+    from ltr.metrics import parse_metric
+    rules = {}
+    for m in metrics:
+        norel = (getattr(parse_metric(m), "params", {}) or {}).get("norel")
+        if norel is not None:
+            rules.setdefault(int(norel), []).append(m)
+    lines = []
+    for fold in folds:
+        path = out / "qrels" / f"{fold}.qrels"
+        if not path.is_file():
+            continue
+        qrels = read_qrels(path)
+        relevant = qrels.groupby(QID, sort=False)["label"].max()
+        empty = relevant.index[relevant.to_numpy() <= 0].tolist()
+        if empty:
+            shown = ", ".join(empty[:8]) + (f" and {len(empty) - 8} more" if len(empty) > 8 else "")
+            how = "; ".join(f"{', '.join(ms)} score them {v}" for v, ms in sorted(rules.items()))
+            lines.append(f"Fold {fold}: {len(empty)} of {len(relevant)} test queries have no relevant document "
+                         f"({shown}); {how or 'no metric here has a rule for them'} (the metric's norel rule).")
+    return lines
 
 
 def compare_dirs(dir_a, dir_b, *, out=None):

@@ -41,6 +41,7 @@ from ltr.errors import ConfigError, DataError
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
 from ltr.experiment.folder import OUTPUT_FOLDERS, OutputFolder
 from ltr.experiment.integrity import recorded_files
+from ltr.experiment.protocol import effective_settings, gain_trained, training_objective
 from ltr.experiment.search import search_configurations  # noqa: F401 (re-exported)
 from ltr.experiment.spec import Experiment
 from ltr.experiment.systems import FixedSystem, System
@@ -212,7 +213,9 @@ class Runner:
         return self.cell_state(cell) == "finished"
 
     def _tune(self, fold: PreparedFold, system: System) -> dict:
-        """Random search on the fold's validation data (cached in tuning/<fold>/<system>.json)."""
+        """The search on the fold's validation data (cached in tuning/<fold>/<system>.json): every configuration
+        with the backend values it stands for (hessian-scaled under the scale-aware protocol), its validation
+        score on the stopping metric, and the winner."""
         from ltr.models import Ranker
         path = self.out / "tuning" / fold.name / f"{system.slug}.json"
         if path.exists():
@@ -222,26 +225,42 @@ class Runner:
                     return cached
             except (UnicodeDecodeError, json.JSONDecodeError):
                 pass  # damaged or edited (not by us: writes are atomic): the search is run again
-        configs = [self.exp.training.settings(system, c) for c in search_configurations(self.exp, fold.name)]
+        exp, protocol = self.exp, self.exp.protocol
+        objective = self.train_objectives[system.name]
+        seed = exp.seeds_of(system)[0]
+        hessian = None
+        if protocol.search == "scale-aware":
+            from ltr.models.scale import initial_hessian_scale
+            hessian = initial_hessian_scale(objective, system.backend, fold.train, n_jobs=exp.training.n_jobs,
+                                            seed=seed, params=exp.training.params)
+        drawn = [exp.training.settings(system, c) for c in search_configurations(exp, fold.name)]
         trials, models = [], []
-        if len(configs) == 1:
-            trials.append({"config": configs[0], "valid_score": None, "best_iteration": None})
-        else:
-            for config in configs:
+        for config in drawn:
+            effective, backend_params = effective_settings(system.backend, config, hessian,
+                                                           reference_leaf_rows=protocol.reference_leaf_rows,
+                                                           declared_params=exp.training.params)
+            trial = {"config": config, "effective": effective, "backend_params": backend_params,
+                     "valid_score": None, "best_iteration": None}
+            if len(drawn) > 1:
                 t0 = time.perf_counter()
-                kwargs = self.exp.training.ranker_kwargs(system, config, seed=self.exp.seeds[0])
-                ranker = Ranker(objective=system.objective, backend=system.backend, **kwargs).fit(
-                    fold.train, valid=fold.valid)
+                kwargs = exp.training.ranker_kwargs(system, effective, seed=seed, eval_metric=exp.stop_metric,
+                                                    backend_params=backend_params)
+                ranker = Ranker(objective=objective, backend=system.backend, **kwargs).fit(fold.train,
+                                                                                          valid=fold.valid)
                 self.timings["train"] += time.perf_counter() - t0
-                curve = ranker.evals_result_["valid"][self.exp.training.eval_metric]
-                trials.append({"config": config, "valid_score": float(curve[ranker.best_iteration_ - 1]),
-                               "best_iteration": int(ranker.best_iteration_)})
+                curve = ranker.evals_result_["valid"][kwargs["eval_metric"]]
+                trial.update(valid_score=float(curve[ranker.best_iteration_ - 1]),
+                             best_iteration=int(ranker.best_iteration_))
                 models.append(ranker)
+            trials.append(trial)
         best = max(range(len(trials)), key=lambda i: (trials[i]["valid_score"] or 0.0, -i))
         if models:  # the winning model *is* the first seed's model (same settings, seed and data)
             self._tuned_models[(fold.name, system.name)] = models[best]
-        result = {"system": system.name, "fold": fold.name, "metric": self.exp.training.eval_metric,
-                  "trials": trials, "best": best, "config": trials[best]["config"], "identity": self.identity}
+        result = {"system": system.name, "fold": fold.name, "metric": exp.training.eval_metric or exp.stop_metric,
+                  "objective": repr(objective), "gain": gain_trained(objective, system.backend),
+                  "search": protocol.search, "hessian_scale": hessian, "trials": trials, "best": best,
+                  "config": trials[best]["config"], "effective": trials[best]["effective"],
+                  "backend_params": trials[best]["backend_params"], "identity": self.identity}
         result["checksum"] = _checksum(result)
         write_json(path, result)
         return result
@@ -267,7 +286,7 @@ class Runner:
         info["metrics"] = list(self.exp.metrics)
         write_json(cell_dir / "cell.json", info)
 
-    def _run_cell(self, cell: Cell, fold: PreparedFold, config: dict | None) -> None:
+    def _run_cell(self, cell: Cell, fold: PreparedFold, tuned: dict | None) -> None:
         from ltr.io import write_run
         from ltr.models import Ranker
         cell_dir = self._cell_dir(cell)
@@ -278,11 +297,13 @@ class Runner:
         else:
             t0 = time.perf_counter()
             ranker = self._tuned_models.pop((cell.fold, cell.system.name), None) \
-                if cell.seed == self.exp.seeds[0] else None
+                if cell.seed == self.exp.seeds_of(cell.system)[0] else None
             if ranker is None:
-                kwargs = self.exp.training.ranker_kwargs(cell.system, config, seed=cell.seed)
-                ranker = Ranker(objective=cell.system.objective, backend=cell.system.backend, **kwargs).fit(
-                    fold.train, valid=fold.valid)
+                kwargs = self.exp.training.ranker_kwargs(cell.system, tuned["effective"], seed=cell.seed,
+                                                         eval_metric=self.exp.stop_metric,
+                                                         backend_params=tuned["backend_params"])
+                ranker = Ranker(objective=self.train_objectives[cell.system.name], backend=cell.system.backend,
+                                **kwargs).fit(fold.train, valid=fold.valid)
             t1 = time.perf_counter()
             run = ranker.predict(fold.test)
             predict_seconds = time.perf_counter() - t1
@@ -306,6 +327,7 @@ class Runner:
             written += sorted(p for p in (cell_dir / "model").iterdir() if p.is_file() and not p.name.startswith("."))
         for path in written:
             files[str(path.relative_to(self.out))] = sha256_file(path)
+        config = None if tuned is None else {**tuned["effective"], **tuned["backend_params"]}
         info = {"fold": cell.fold, "system": cell.system.name, "seed": cell.seed, "config": config, "files": files,
                 "identity": self.identity, "metrics": list(self.exp.metrics),
                 "best_iteration": None if ranker is None else int(ranker.best_iteration_),
@@ -336,9 +358,10 @@ class Runner:
         self.timings["prepare"] = time.perf_counter() - t0
         self._check_same_data(old, data)
         self.identity = experiment_identity(self.exp, data.hashes)
-        check_labels(self.exp.systems(), data.folds)
+        self.train_objectives = training_objectives(self.exp, data)
+        check_labels(self.exp.systems(), data.folds, self.train_objectives)
         fixed = [s for s in self.exp.fixed_systems() if any(s.name in f.fixed_runs for f in data.folds)]
-        self.systems = [*fixed, *self.exp.systems()]
+        self.systems = [*fixed, *self.exp.systems(), *self.exp.control_systems()]
         self._write_manifest(data, "running")
         with atomic_write(self.out / "experiment.toml") as handle:
             handle.write(self.exp.to_toml())
@@ -346,8 +369,7 @@ class Runner:
             write_qrels(fold.qrels, self.out / "qrels" / f"{fold.name}.qrels", round_labels=False)
         for name, table in data.tables.items():
             _write_csv(table, self.out / "tables" / f"{name}.csv")
-        cells = [Cell(f.name, s, seed) for f in data.folds for s in self.systems
-                 for seed in (self.exp.seeds if s.trained else (None,))
+        cells = [Cell(f.name, s, seed) for f in data.folds for s in self.systems for seed in self.exp.seeds_of(s)
                  if s.trained or s.name in f.fixed_runs]
         states = {c: self.cell_state(c) for c in cells}
         todo = [c for c in cells if states[c] == "todo"]
@@ -384,11 +406,11 @@ class Runner:
 
     def _run_task(self, task: list[Cell], fold: PreparedFold) -> None:
         """The cells of one (fold, system): the search once (trained systems), then every seed in order."""
-        config = self._tune(fold, task[0].system)["config"] if task[0].system.trained else None
+        tuned = self._tune(fold, task[0].system) if task[0].system.trained else None
         for cell in task:
             if self._parent_pid is not None and os.getppid() != self._parent_pid:
                 os._exit(3)   # a worker whose run was killed: stop, never write next to the run that resumes
-            self._run_cell(cell, fold, config)
+            self._run_cell(cell, fold, tuned)
 
     def _run_in_processes(self, tasks: list[list[Cell]], data: PreparedData, bar) -> None:
         """Independent (fold, system) tasks in ``jobs`` worker processes (spawned: no fork after OpenMP threads
@@ -442,13 +464,26 @@ def experiment_identity(exp: Experiment, data_hashes: dict[str, str]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def check_labels(systems: list[System], folds: list[PreparedFold]) -> None:
+def training_objectives(exp: Experiment, data: PreparedData) -> dict[str, object]:
+    """The objective each trained system trains with (:func:`ltr.experiment.protocol.training_objective`: the
+    primary metric's gain for objectives that optimise one), by system name."""
+    import numpy as np
+    labels = [ds.labels for f in data.folds for ds in (f.train, f.valid) if ds is not None and len(ds)]
+    finite = np.concatenate(labels) if labels else np.zeros(1)
+    finite = finite[np.isfinite(finite)]
+    max_grade = int(np.floor(finite.max())) if finite.size else 1
+    return {s.name: training_objective(s.objective, exp.primary, max_grade, align=exp.protocol.align_gain)
+            for s in (*exp.systems(), *exp.control_systems())}
+
+
+def check_labels(systems: list[System], folds: list[PreparedFold], objectives: dict | None = None) -> None:
     """Every objective must take every fold's training labels: refuse before any training, not mid-run."""
     from ltr.errors import LTRError
     for system in systems:
+        objective = (objectives or {}).get(system.name, system.objective)
         for fold in folds:
             try:
-                system.objective.check_labels(fold.train.labels, fold.train.group_sizes, backend=system.backend)
+                objective.check_labels(fold.train.labels, fold.train.group_sizes, backend=system.backend)
             except LTRError as exc:
                 raise type(exc)(f"{system.name} cannot train on fold {fold.name!r}: {exc}") from None
 
@@ -470,6 +505,7 @@ def _start_worker(declaration: dict, base_dir: str, out: str, identity: str, dat
     _WORKER = Runner(exp, out, progress=False, build_report=False)
     _WORKER._parent_pid = os.getppid()
     _WORKER.identity, _WORKER._folds = identity, {f.name: f for f in data.folds}
+    _WORKER.train_objectives = training_objectives(exp, data)
 
 
 def _work_on(specs: list[tuple[str, str, int | None]]) -> dict[str, float]:

@@ -42,9 +42,10 @@ from typing import Any
 
 from ltr.errors import ConfigError, LTRError
 from ltr.experiment.data_specs import DATA_KINDS, CollectionData, DataSpec, LetorFiles, LetorFolds, data_spec  # noqa: F401
-from ltr.experiment.systems import (BACKEND_SETTINGS, FIRST_STAGE, FIRST_STAGE_SYSTEM, FixedSystem,  # noqa: F401
-                                    System, available_backends, parse_system, slug)
+from ltr.experiment.systems import (BACKEND_SETTINGS, FIRST_STAGE, FIRST_STAGE_SYSTEM, ControlSystem,  # noqa: F401
+                                    FixedSystem, System, available_backends, parse_system, slug)
 from ltr.naming import check_params, parse_spec, select
+from ltr.params import check_type
 
 #: Compatibility name of :data:`ltr.experiment.systems.BACKEND_SETTINGS`.
 BACKEND_PARAMS = BACKEND_SETTINGS
@@ -62,23 +63,10 @@ DEFAULT_SPACE: dict[str, tuple[str, float, float]] = {
 }
 
 _SPACE_KINDS = ("log", "int", "float")
-#: Seeds are the backends' 32-bit unsigned seeds: a larger one would be silently reduced modulo 2^32.
-MAX_SEED = 2**32 - 1
 
 
 def _unknown_keys(given, allowed, owner: str) -> None:
     check_params(given, allowed, owner=owner, what="keys", error=ConfigError)
-
-
-def _check_type(value, types, what: str):
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
-        names = " or ".join(t.__name__ for t in _as_tuple(types))
-        raise ConfigError(f"{what} must be {names}, got {type(value).__name__} {value!r}")
-    return value
-
-
-def _as_tuple(types):
-    return types if isinstance(types, tuple) else (types,)
 
 
 def _check_collection_names(exp) -> None:
@@ -125,7 +113,7 @@ class TrainingSpec:
 
     n_estimators: int = 1000
     early_stopping_rounds: int = 50
-    eval_metric: str = "nDCG(gain='exp', norel=1, ties='row')@10"   # LightGBM's own ndcg@10, exactly
+    eval_metric: str | None = None     # None: the experiment's primary metric, with its conventions
     learning_rate: float = 0.05
     num_leaves: int = 31
     min_child_samples: int = 20
@@ -146,35 +134,39 @@ class TrainingSpec:
         values.update(config or {})
         return system.own_settings(values)
 
-    def ranker_kwargs(self, system, config: dict | None = None, *, seed: int = 0) -> dict:
+    def ranker_kwargs(self, system, config: dict | None = None, *, seed: int = 0, eval_metric: str | None = None,
+                      backend_params: dict | None = None) -> dict:
         """Keyword arguments of :class:`ltr.models.Ranker` for ``system`` (a System, or a backend name), with a
-        tuned ``config`` applied."""
+        tuned ``config`` applied; ``eval_metric`` when ``training.eval_metric`` is not set, and
+        ``backend_params`` (e.g. hessian-scaled ones) under the declared ``training.params``."""
         if isinstance(system, str):
             from ltr.objectives import get_objective
             system = System(system, get_objective("lambdarank"))
         kwargs = self.settings(system, config)
+        params = {**(backend_params or {}), **self.params}
         kwargs.update(n_estimators=self.n_estimators, early_stopping_rounds=self.early_stopping_rounds,
-                      eval_metric=self.eval_metric, subsample=self.subsample, colsample=self.colsample,
-                      n_jobs=self.n_jobs, random_state=seed, params=dict(self.params) or None)
+                      eval_metric=self.eval_metric or eval_metric or "nDCG@10", subsample=self.subsample,
+                      colsample=self.colsample, n_jobs=self.n_jobs, random_state=seed, params=params or None)
         if self.cluster is not None:
             kwargs["cluster"] = dict(self.cluster) if isinstance(self.cluster, dict) else self.cluster
         return kwargs
 
     def __post_init__(self):
-        _check_type(self.n_estimators, int, "training.n_estimators")
-        _check_type(self.early_stopping_rounds, int, "training.early_stopping_rounds")
+        check_type(self.n_estimators, int, "training.n_estimators")
+        check_type(self.early_stopping_rounds, int, "training.early_stopping_rounds")
         if self.cluster is not None and not isinstance(self.cluster, (str, dict)):
             raise ConfigError(f"training.cluster must be omitted (in-process), 'local', a Dask scheduler address "
                               f"such as 'tcp://10.0.0.1:8786', or a table of settings; got {self.cluster!r}")
         for name in ("num_leaves", "min_child_samples", "max_depth", "n_jobs"):
-            _check_type(getattr(self, name), int, f"training.{name}")
+            check_type(getattr(self, name), int, f"training.{name}")
         for name in ("learning_rate", "subsample", "colsample", "reg_lambda"):
-            _check_type(getattr(self, name), (int, float), f"training.{name}")
+            check_type(getattr(self, name), (int, float), f"training.{name}")
         if not 0 < self.subsample <= 1 or not 0 < self.colsample <= 1:
             raise ConfigError("training.subsample and training.colsample must be in (0, 1]")
-        _check_type(self.params, dict, "training.params")
-        from ltr.metrics import parse_metric
-        object.__setattr__(self, "eval_metric", repr(parse_metric(self.eval_metric)))
+        check_type(self.params, dict, "training.params")
+        if self.eval_metric is not None:
+            from ltr.metrics import parse_metric
+            object.__setattr__(self, "eval_metric", repr(parse_metric(self.eval_metric)))
 
 
 @dataclass(frozen=True)
@@ -199,11 +191,11 @@ class TuningSpec:
     space: dict = field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_SPACE.items()})
 
     def __post_init__(self):
-        _check_type(self.budget, int, "tuning.budget")
-        _check_type(self.seed, int, "tuning.seed")
+        check_type(self.budget, int, "tuning.budget")
+        check_type(self.seed, int, "tuning.seed")
         if self.budget < 1:
             raise ConfigError(f"tuning.budget must be >= 1, got {self.budget}")
-        _check_type(self.space, dict, "tuning.space")
+        check_type(self.space, dict, "tuning.space")
         allowed = {f.name for f in dataclasses.fields(TrainingSpec)} - {"params", "n_jobs", "eval_metric",
                                                                         "n_estimators", "early_stopping_rounds",
                                                                         "cluster"}
@@ -225,6 +217,78 @@ class TuningSpec:
                 raise ConfigError(f"tuning.space[{name!r}]: an 'int' range needs integer bounds, got {spec!r}")
 
 
+SEARCHES = {"scale-aware": "hessian-unit regularisers drawn relative to each objective's own hessian scale",
+            "raw": "every value drawn in the backend's own units, the same for every objective"}
+FAMILIES = {"primary": "the primary metric across the non-baseline systems",
+            "metric": "each metric across the non-baseline systems",
+            "all": "every (non-baseline system, metric)"}
+
+
+@dataclass(frozen=True)
+class ProtocolSpec:
+    """How systems are compared, beyond the budget: the ``[protocol]`` table.
+
+    Parameters
+    ----------
+    search : {"scale-aware", "raw"}, default="scale-aware"
+        ``"scale-aware"``: regularisers that act on hessians are drawn relative to each objective's own mean
+        hessian on the training fold (:mod:`ltr.models.scale`), so one draw means the same shrinkage for every
+        objective: ``reg_lambda = r * mean_hessian * reference_leaf_rows`` (a leaf of that many rows is
+        shrunk by ``1 / (1 + r)`` whatever the objective), XGBoost ``min_child_weight = mean_hessian`` and
+        LightGBM ``min_sum_hessian_in_leaf = 1e-3 * mean_hessian`` (their defaults, 1 and 1e-3, in units of
+        one row of unit hessian). Row counts (``min_child_samples``), leaves, depth and the learning rate are
+        drawn as they are. Gain-unit (``min_split_gain``/``gamma``) and gradient-unit (``lambda_l1``/
+        ``reg_alpha``) parameters have other scales and are never scaled; given in ``training.params`` they
+        are used as written. ``"raw"``: the backend's units, the same values for every objective.
+    reference_leaf_rows : int, default=20
+        The leaf size at which ``r`` is the shrinkage ratio (LightGBM's default ``min_data_in_leaf``).
+    align_gain : bool, default=True
+        Objectives that optimise a gain (LightGBM lambdarank, lambdarank_ref, XGBoost rank:ndcg) train with
+        the primary metric's gain (linear for trec_eval's ``nDCG``, ``2^y - 1`` for ``gain='exp'``) unless
+        the objective sets ``label_gain`` itself.
+    control : bool, default=False
+        Add an A/A control: the baseline retrained under the same protocol with other seeds (disjoint from
+        ``seeds``), named ``<baseline> (control)``, shown in every table as the noise floor and kept out of
+        the correction family.
+    run_level : bool, default=True
+        Also test at the level of trained runs (whole (system, seed) runs permuted within folds).
+    tukey : bool, default=True
+        Also the all-pairs randomised Tukey HSD on the primary metric.
+    power : float, default=0.8
+        The power at which the minimal detectable effect of each comparison is reported.
+    equivalence_margin : float or None, default=None
+        With a margin, a non-significant comparison is also tested for equivalence (TOST, paired): the only
+        way the report says "no difference".
+    """
+
+    search: str = "scale-aware"
+    reference_leaf_rows: int = 20
+    align_gain: bool = True
+    control: bool = False
+    run_level: bool = True
+    tukey: bool = True
+    power: float = 0.8
+    equivalence_margin: float | None = None
+
+    #: Keys that change what a cell computes (the rest change which cells exist or only the report).
+    CELL_KEYS = ("search", "reference_leaf_rows", "align_gain")
+
+    def __post_init__(self):
+        select(SEARCHES, self.search, what="search protocol")
+        check_type(self.reference_leaf_rows, int, "protocol.reference_leaf_rows")
+        if self.reference_leaf_rows < 1:
+            raise ConfigError(f"protocol.reference_leaf_rows must be >= 1, got {self.reference_leaf_rows}")
+        for name in ("align_gain", "control", "run_level", "tukey"):
+            check_type(getattr(self, name), bool, f"protocol.{name}")
+        check_type(self.power, float, "protocol.power")
+        if not 0 < self.power < 1:
+            raise ConfigError(f"protocol.power must be in (0, 1), got {self.power}")
+        if self.equivalence_margin is not None:
+            check_type(self.equivalence_margin, (int, float), "protocol.equivalence_margin")
+            if not self.equivalence_margin > 0:
+                raise ConfigError(f"protocol.equivalence_margin must be > 0, got {self.equivalence_margin}")
+
+
 @dataclass(frozen=True)
 class Experiment:
     """A comparison of objectives x backends on one data set, with seeds, tuning, metrics and statistics.
@@ -243,15 +307,21 @@ class Experiment:
     metrics : list of str
         Harness metric names (``ltr.metrics``), reported per query; stored canonical, so ``ndcg@10`` and
         ``nDCG@10`` are one metric (listing it twice is refused).
+    primary : str, optional
+        The metric the claim is about (default: the first of ``metrics``): it is the correction family's
+        metric, every system early-stops on it (unless ``training.eval_metric`` is set) and objectives that
+        optimise a gain train with its gain (``protocol.align_gain``). The others are exploratory.
     baseline : str
         The system the others are tested against, ``"backend/objective"``.
     seeds : list of int
         Training seeds in [0, 2^32) (row/feature subsampling); the per-query value of a system is the mean over
         seeds. Deterministic systems (the first stage) run once per fold.
     test, correction, alpha : str, str, float
-        Paired test (``ltr.stats.TESTS``) and multiple-testing correction (``ltr.stats.CORRECTIONS``) across
-        the non-baseline systems of each metric.
-    training, tuning : TrainingSpec, TuningSpec or dict
+        Paired test (``ltr.stats.TESTS``) and multiple-testing correction (``ltr.stats.CORRECTIONS``).
+    family : {"primary", "metric", "all"}, default="primary"
+        The correction's family (:data:`FAMILIES`): the primary metric across the non-baseline systems; each
+        metric separately; or every (non-baseline system, metric).
+    training, tuning, protocol : TrainingSpec, TuningSpec, ProtocolSpec or dict
     expected : dict, optional
         Regression guard ``{"nDCG@10": [value, tolerance]}`` on the baseline's mean, checked after the run.
     base_dir : str
@@ -263,13 +333,16 @@ class Experiment:
     objectives: tuple[str, ...]
     backends: tuple[str, ...] = field(default_factory=lambda: tuple(available_backends()))
     metrics: tuple[str, ...] = ("nDCG@10", "nDCG(gain='exp', norel=1)@10", "AP", "RR", "P@10")
+    primary: str | None = None
     baseline: str | None = None
     seeds: tuple[int, ...] = (0, 1, 2)
     test: str = "paired_t"
     correction: str = "holm"
+    family: str = "primary"
     alpha: float = 0.05
     training: TrainingSpec = field(default_factory=TrainingSpec)
     tuning: TuningSpec = field(default_factory=TuningSpec)
+    protocol: ProtocolSpec = field(default_factory=ProtocolSpec)
     expected: dict | None = None
     base_dir: str = "."
 
@@ -278,10 +351,12 @@ class Experiment:
         from ltr.metrics import parse_metric
         from ltr.objectives import get_objective
 
-        _check_type(self.name, str, "name")
+        check_type(self.name, str, "name")
         object.__setattr__(self, "data", data_spec(self.data))
         object.__setattr__(self, "training", _from_mapping(TrainingSpec, self.training, "training"))
         object.__setattr__(self, "tuning", _from_mapping(TuningSpec, self.tuning, "tuning"))
+        object.__setattr__(self, "protocol", _from_mapping(ProtocolSpec, self.protocol, "protocol"))
+        select(FAMILIES, self.family, what="correction family")
         for key in ("objectives", "backends", "metrics", "seeds"):
             value = getattr(self, key)
             if isinstance(value, (str, int)) or not value:
@@ -294,19 +369,30 @@ class Experiment:
         object.__setattr__(self, "objectives", _distinct(tuple(repr(o) for o in objectives), "objectives"))
         object.__setattr__(self, "metrics", _distinct(tuple(repr(parse_metric(m)) for m in self.metrics),
                                                       "metrics (in their canonical form)"))
+        primary = self.metrics[0] if self.primary is None else repr(parse_metric(self.primary))
+        if primary not in self.metrics:
+            raise ConfigError(f"primary metric {self.primary!r} is not in metrics {list(self.metrics)}; add it there")
+        object.__setattr__(self, "primary", primary)
+        from ltr.models import MAX_SEED
         for s in self.seeds:
-            _check_type(s, int, "each seed")
+            check_type(s, int, "each seed")
+        for s in (*self.seeds, *self.control_seeds()):
             if not 0 <= s <= MAX_SEED:
-                raise ConfigError(f"seed {s} is outside [0, 2^32 - 1]: the backends reduce seeds modulo 2^32, so "
-                                  f"it would silently equal another seed")
+                raise ConfigError(f"seed {s} is outside [0, {MAX_SEED}] (2^31 - 1): LightGBM reduces seeds modulo "
+                                  f"2^31, so it would silently equal another seed")
         _distinct(self.seeds, "seeds")
-        _check_type(self.alpha, (int, float), "alpha")
+        check_type(self.alpha, (int, float), "alpha")
         if not 0 < self.alpha < 1:
             raise ConfigError(f"alpha must be in (0, 1), got {self.alpha}")
         stats.resolve_test(self.test)
         stats.get_correction(self.correction)
         if isinstance(self.data, CollectionData):
             _check_collection_names(self)
+        from ltr.models.backends import get_backend
+        for b in self.backends:        # backend parameters checked by each library's own rules, without data
+            for objective in objectives:
+                if b in objective.backends:
+                    get_backend(b).check_params(dict(self.training.params), objective)
         # the typed systems, resolved once
         declared = tuple(System(b, o) for o in objectives for b in self.backends)
         object.__setattr__(self, "_systems", tuple(s for s in declared if s.supported))
@@ -320,8 +406,13 @@ class Experiment:
             select({s.name: s for s in (*self.fixed_systems(), *self._systems)}, system.name,
                    what="baseline system")
             object.__setattr__(self, "baseline", system.name)
+        if self.protocol.control:
+            base = self.system(self.baseline)
+            if not base.trained:
+                raise ConfigError(f"protocol.control retrains the baseline with other seeds, but the baseline "
+                                  f"{self.baseline} is not trained; choose a trained baseline")
         if self.expected is not None:
-            _check_type(self.expected, dict, "expected")
+            check_type(self.expected, dict, "expected")
             canonical = {}
             for metric, pair in self.expected.items():
                 name = repr(parse_metric(metric))
@@ -339,8 +430,34 @@ class Experiment:
         return list(self._systems)
 
     def system(self, name: str) -> System | FixedSystem:
-        """The system called ``name`` (trained or fixed)."""
-        return select({s.name: s for s in (*self.fixed_systems(), *self._systems)}, name, what="system")
+        """The system called ``name`` (trained, fixed or the control)."""
+        known = {s.name: s for s in (*self.fixed_systems(), *self._systems, *self.control_systems())}
+        return select(known, name, what="system")
+
+    def control_systems(self) -> list[ControlSystem]:
+        """The A/A control (``protocol.control``): the baseline retrained with :meth:`control_seeds`."""
+        if not self.protocol.control:
+            return []
+        base = next(s for s in self._systems if s.name == self.baseline)
+        return [ControlSystem(base.backend, base.objective)]
+
+    def control_seeds(self) -> tuple[int, ...]:
+        """As many seeds as ``seeds``, all larger than every seed of the experiment (so disjoint from them)."""
+        if not self.protocol.control:
+            return ()
+        start = max(self.seeds) + 1
+        return tuple(range(start, start + len(self.seeds)))
+
+    def seeds_of(self, system) -> tuple:
+        """The seeds a system runs with: ``seeds``, the control's own, or (None,) for a fixed system."""
+        if not system.trained:
+            return (None,)
+        return self.control_seeds() if isinstance(system, ControlSystem) else self.seeds
+
+    @property
+    def stop_metric(self) -> str:
+        """The early-stopping metric: ``training.eval_metric`` if set, else the primary metric."""
+        return self.training.eval_metric or self.primary
 
     def fixed_systems(self) -> list[FixedSystem]:
         """Systems that are not trained: the first stage alone, in experiments on raw collections."""
@@ -395,12 +512,14 @@ class Experiment:
     #: experiment that differs from a finished one only in these extends it (new cells run, the others are
     #: kept). Metrics are among them: a cell's saved run is re-evaluated when the metric list changes.
     EXTENSIBLE_KEYS = ("objectives", "backends", "seeds", "metrics", "baseline", "test", "correction", "alpha",
-                       "expected")
+                       "expected", "family")
 
     def cell_fingerprint(self) -> str:
         """SHA-256 of what every cell's computation depends on (the declaration without
-        :attr:`EXTENSIBLE_KEYS`): two experiments with the same cell fingerprint share their finished cells."""
+        :attr:`EXTENSIBLE_KEYS`, and of the protocol only its :attr:`ProtocolSpec.CELL_KEYS`): two
+        experiments with the same cell fingerprint share their finished cells."""
         core = {k: v for k, v in self.to_dict().items() if k not in self.EXTENSIBLE_KEYS}
+        core["protocol"] = {k: v for k, v in core["protocol"].items() if k in ProtocolSpec.CELL_KEYS}
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()
 
     # -- construction --------------------------------------------------------------------------------
@@ -433,7 +552,7 @@ class Experiment:
     def to_toml(self) -> str:
         """The declaration as TOML text (the one config format)."""
         from ltr.io.toml import dumps_toml
-        return dumps_toml(self.to_dict(), tables=("data", "training", "tuning"))
+        return dumps_toml(self.to_dict(), tables=("data", "training", "tuning", "protocol"))
 
 
 def _jsonable(obj):

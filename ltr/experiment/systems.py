@@ -81,6 +81,27 @@ class System:
         return self.name
 
 
+CONTROL_SUFFIX = " (control)"
+
+
+@dataclass(frozen=True)
+class ControlSystem(System):
+    """The A/A control: the baseline's backend and objective under the same protocol, trained with other seeds
+    (disjoint from the experiment's). Any difference it shows from the baseline is the noise floor."""
+
+    @property
+    def name(self) -> str:
+        return f"{self.backend}/{self.objective!r}{CONTROL_SUFFIX}"
+
+    @property
+    def objective_name(self) -> str:
+        return f"{self.objective!r}{CONTROL_SUFFIX}"
+
+    @property
+    def baseline_name(self) -> str:
+        return f"{self.backend}/{self.objective!r}"
+
+
 @dataclass(frozen=True)
 class FixedSystem:
     """A ranking that is not trained, e.g. the first stage's own (``first-stage/bm25``): deterministic, so
@@ -119,8 +140,11 @@ def parse_system(text: str, *, fixed: tuple[FixedSystem, ...] = ()) -> System | 
             return f
     if not isinstance(text, str) or "/" not in text:
         raise ConfigError(f"a system is named 'backend/objective', e.g. 'lightgbm/lambdarank'; got {text!r}")
+    kind = System
+    if text.endswith(CONTROL_SUFFIX):
+        kind, text = ControlSystem, text[: -len(CONTROL_SUFFIX)]
     backend, objective = text.split("/", 1)
     try:
-        return System(backend, get_objective(objective))
+        return kind(backend, get_objective(objective))
     except LTRError as exc:
         raise type(exc)(f"system {text!r}: {exc}") from None

@@ -3,11 +3,22 @@
 The LETOR and TREC readers find lines and tokens with a few numpy passes over the file's bytes and parse
 numbers with one vectorised cast per column, so that no Python code runs once per token. Whitespace is
 ASCII whitespace (space, tab, CR, LF, VT, FF), as in SVMlight, LightGBM and trec_eval; lines end at LF
-(a CR before it is whitespace, so CRLF files read the same).
+(a CR before it is whitespace, so CRLF files read the same; a file whose lines end in CR alone is
+handled by :func:`line_ends`).
+
+Numbers follow the grammar that trec_eval and SVMlight write and C's ``strtod`` reads, not Python's
+``float()`` (which also takes ``1_0``, ``infinity`` and surrounding Unicode spaces)::
+
+    number  := [+-]? (digits [. digits?] | . digits) ([eE] [+-]? digits)?  |  [+-]? inf  |  nan
+    digits  := [0-9]+                                  (inf and nan in any letter case)
+
+``inf``/``nan`` are what our writers (and numpy, R) print for non-finite values; each reader then says
+whether it accepts them (LETOR features with ``allow_nonfinite``, run scores +-inf, never labels).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -18,12 +29,37 @@ from ltr.errors import ParseError
 WHITESPACE = b" \t\n\r\x0b\x0c"
 _IS_WS = np.zeros(256, dtype=bool)
 _IS_WS[list(WHITESPACE)] = True
-# bytes allowed inside a number token: printable ASCII (float() also accepts e.g. "1_0", "nan", "inf")
+# bytes allowed inside a number token: printable ASCII (the grammar check below refuses the rest)
 _NOT_NUMBER_BYTE = np.ones(256, dtype=bool)
 _NOT_NUMBER_BYTE[33:127] = False
 
-#: Tokens longer than this are parsed one by one with float(); the vectorised cast pads to the longest.
+#: Tokens longer than this are parsed one by one; the vectorised cast pads to the longest.
 MAX_VECTOR_WIDTH = 40
+BOM = b"\xef\xbb\xbf"
+
+# The number grammar as a DFA over byte classes (0 end, 1 digit, 2 sign, 3 '.', 4 'e'/'E', 5 other).
+# States: 0 start, 1 sign, 2 integer digits*, 3 'digits.'*, 4 '.' without digits, 5 fraction digits*,
+# 6 'e', 7 exponent sign, 8 exponent digits*, 9 dead (* accepting).
+_CLASS = np.full(256, 5, dtype=np.int8)
+_CLASS[48:58] = 1
+_CLASS[[43, 45]] = 2
+_CLASS[46] = 3
+_CLASS[[69, 101]] = 4
+_DFA = np.full((10, 6), 9, dtype=np.int8)
+_DFA[:, 0] = np.arange(10)                     # the end of the token keeps the state
+_DFA[0, 1:4] = (2, 1, 4)
+_DFA[1, 1], _DFA[1, 3] = 2, 4
+_DFA[2, 1], _DFA[2, 3], _DFA[2, 4] = 2, 3, 6
+_DFA[3, 1], _DFA[3, 4] = 5, 6
+_DFA[4, 1] = 5
+_DFA[5, 1], _DFA[5, 4] = 5, 6
+_DFA[6, 1], _DFA[6, 2] = 8, 7
+_DFA[7, 1] = 8
+_DFA[8, 1] = 8
+_ACCEPT = np.zeros(10, dtype=bool)
+_ACCEPT[[2, 3, 5, 8]] = True
+_SPECIAL = (b"inf", b"+inf", b"-inf", b"nan")
+_NUMBER = re.compile(rb"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?[iI][nN][fF]|[nN][aA][nN]")
 
 
 def read_bytes(path) -> bytes:
@@ -37,6 +73,23 @@ def read_bytes(path) -> bytes:
         raise ParseError("is a directory, expected a file", path=str(path)) from None
     except OSError as err:
         raise ParseError(f"cannot read the file: {err.strerror or err}", path=str(path)) from None
+
+
+def open_bytes(path):
+    """``open(path, "rb")``; a missing file or a directory is a :class:`ParseError` naming it."""
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise ParseError("file not found", path=str(path)) from None
+    except IsADirectoryError:
+        raise ParseError("is a directory, expected a file", path=str(path)) from None
+    except OSError as err:
+        raise ParseError(f"cannot read the file: {err.strerror or err}", path=str(path)) from None
+
+
+def strip_bom(raw: bytes) -> bytes:
+    """``raw`` without a leading UTF-8 byte order mark (editors on Windows write one; it is not data)."""
+    return raw[len(BOM):] if raw.startswith(BOM) else raw
 
 
 class Lines(NamedTuple):
@@ -121,13 +174,33 @@ def _decimal_fast(mat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.
     return values, ok
 
 
-def parse_floats(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, batch: int = 1 << 20) -> np.ndarray:
-    """Parse the tokens ``buf[starts[i]:ends[i]]`` as float64, with Python's ``float()`` rules.
+def grammar_ok(mat: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Which rows of ``mat`` (tokens, zero-padded to the right) are numbers of the module's grammar."""
+    n, width = mat.shape
+    cls = _CLASS[mat]
+    cls[np.arange(width)[None, :] >= lengths[:, None]] = 0
+    state = np.zeros(n, dtype=np.int8)
+    for j in range(width):
+        state = _DFA[state, cls[:, j]]
+    ok = _ACCEPT[state]
+    if not ok.all():
+        # inf/nan in any letter case: lower-case ASCII letters by setting bit 0x20 (digits and signs of
+        # the tokens compared here are then no longer equal to a special, which is what we want)
+        rest = np.flatnonzero(~ok & (lengths <= 4))
+        if len(rest):
+            low = np.where((mat[rest] >= 65) & (mat[rest] <= 90), mat[rest] | 32, mat[rest])
+            low = np.ascontiguousarray(low[:, :4] if width >= 4 else np.pad(low, ((0, 0), (0, 4 - width))))
+            ok[rest] = np.isin(low.view("S4").ravel(), np.array(_SPECIAL, dtype="S4"))
+    return ok
 
-    Plain decimals go through :func:`_decimal_fast`; the others through numpy's bytes-to-float cast (which
-    calls the same routine as ``float()``). Batches bound memory; tokens longer than
-    :data:`MAX_VECTOR_WIDTH` are parsed one by one (they are rare). Raises ValueError if a token is not a
-    number (callers then locate it line by line).
+
+def parse_floats(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, batch: int = 1 << 20) -> np.ndarray:
+    """Parse the tokens ``buf[starts[i]:ends[i]]`` as float64, with the module's number grammar.
+
+    Plain decimals go through :func:`_decimal_fast`; the others are checked against the grammar
+    (:func:`grammar_ok`) and converted by numpy's bytes-to-float cast (correctly rounded, the routine of
+    ``float()``). Batches bound memory; tokens longer than :data:`MAX_VECTOR_WIDTH` are parsed one by one
+    (they are rare). Raises ValueError if a token is not a number (callers then locate it line by line).
     """
     n = len(starts)
     out = np.empty(n, dtype=np.float64)
@@ -138,7 +211,10 @@ def parse_floats(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, batch
         raise ValueError("empty number")
     long_ = np.flatnonzero(lengths > MAX_VECTOR_WIDTH)
     for i in long_.tolist():
-        out[i] = float(buf[starts[i]:ends[i]].tobytes())
+        tok = buf[starts[i]:ends[i]].tobytes()
+        if not is_number_token(tok):
+            raise ValueError("not a number")
+        out[i] = float(tok)
     idx_all = np.flatnonzero(lengths <= MAX_VECTOR_WIDTH) if len(long_) else np.arange(n)
     for lo in range(0, len(idx_all), batch):
         idx = idx_all[lo:lo + batch]
@@ -154,7 +230,10 @@ def parse_floats(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, *, batch
             values[short], ok[short] = _decimal_fast(np.ascontiguousarray(mat[short, :sw]), (e - s)[short])
         if not ok.all():
             slow = np.flatnonzero(~ok)
-            values[slow] = np.ascontiguousarray(mat[slow]).view(f"S{width}").ravel().astype(np.float64)
+            smat = np.ascontiguousarray(mat[slow])
+            if not grammar_ok(smat, (e - s)[slow]).all():
+                raise ValueError("not a number")
+            values[slow] = smat.view(f"S{width}").ravel().astype(np.float64)
         out[idx] = values
     return out
 
@@ -171,13 +250,18 @@ def has_bad_number_bytes(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray) 
 
 def is_number_token(tok: bytes) -> bool:
     """The slow twin of :func:`parse_floats` + :func:`has_bad_number_bytes` for one token."""
-    if not tok or any(b < 33 or b > 126 for b in tok):
-        return False
-    try:
-        float(tok)
-    except ValueError:
-        return False
-    return True
+    return _NUMBER.fullmatch(tok) is not None
+
+
+def parse_number(tok: bytes) -> float:
+    """One token with the module's grammar (ValueError otherwise); for per-line readers."""
+    if _NUMBER.fullmatch(tok) is None:
+        raise ValueError(f"not a number: {tok!r}")
+    return float(tok)
+
+
+#: How the grammar is described in error messages.
+NUMBER_HELP = "numbers are ASCII digits with an optional sign, point and exponent, such as 2, -0.5 or 1e-3"
 
 
 def decode(raw: bytes, *, path: str, line: int, what: str) -> str:

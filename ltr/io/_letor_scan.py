@@ -44,7 +44,7 @@ def scan_numpy(buf: np.ndarray) -> Scan:
     """Vectorised scan (the reference implementation)."""
     n = len(buf)
     lines = B.find_lines(buf)
-    bad = False
+    bad = lone_cr(buf)
 
     # Step 1: comments start at the first '#' of a line.
     hashes = np.flatnonzero(buf == 35)
@@ -110,30 +110,34 @@ def scan_numpy(buf: np.ndarray) -> Scan:
 _POW10 = np.array([10.0 ** k for k in range(23)])
 
 
-def _scan_kernel(buf, pow10):  # pragma: no cover - runs compiled; checked against scan_numpy in tests
-    """The scan as one loop over the bytes, for numba (see :func:`numba_scan`)."""
-    n = len(buf)
+def lone_cr(buf: np.ndarray) -> bool:
+    """True if a CR is followed by something other than LF (the end of the buffer is fine: CRLF cut there
+    cannot happen, blocks end after an LF)."""
+    cr = np.flatnonzero(buf[:-1] == 13)
+    return bool(len(cr) and (buf[cr + 1] != 10).any())
+
+
+def _count_kernel(buf):  # pragma: no cover - runs compiled
+    """Upper bounds of the rows (LF + 1) and feature tokens (':' + 1) of a block."""
     max_rows = 1
     max_tok = 1                      # every feature token holds a ':'; one without stops the scan
-    for i in range(n):
-        if buf[i] == 10:
+    for i in range(len(buf)):
+        c = buf[i]
+        if c == 10:
             max_rows += 1
-        elif buf[i] == 58:
+        elif c == 58:
             max_tok += 1
-    row_lines = np.empty(max_rows, np.int64)
-    comment = np.empty(max_rows, np.int64)
-    line_end = np.empty(max_rows, np.int64)
-    lab_s = np.empty(max_rows, np.int64)
-    lab_e = np.empty(max_rows, np.int64)
-    has_qid = np.zeros(max_rows, np.bool_)
-    qid_s = np.zeros(max_rows, np.int64)
-    qid_e = np.zeros(max_rows, np.int64)
-    n_feat = np.zeros(max_rows, np.int64)
-    fid = np.empty(max_tok, np.int64)
-    val_s = np.empty(max_tok, np.int64)
-    val_e = np.empty(max_tok, np.int64)
-    values = np.empty(max_tok, np.float64)
-    parsed = np.zeros(max_tok, np.bool_)
+    return max_rows, max_tok
+
+
+def _scan_kernel(buf, pow10, row_lines, comment, line_end, lab_s, lab_e, has_qid, qid_s, qid_e, n_feat, fid,
+                 val_s, val_e, values, parsed):  # pragma: no cover - runs compiled; checked against scan_numpy
+    """The scan as one loop over the bytes, for numba (see :func:`numba_scan`).
+
+    Writes into the given arrays (sized by :func:`_count_kernel`, reused from block to block so that their
+    pages are touched once per file, not once per block) and returns (bad, rows, tokens, increasing).
+    """
+    n = len(buf)
     bad = False
     increasing = True
     rows = 0
@@ -141,105 +145,173 @@ def _scan_kernel(buf, pow10):  # pragma: no cover - runs compiled; checked again
     line = 0
     i = 0
     while i < n:
-        end = i
-        while end < n and buf[end] != 10:
-            end += 1
-        j = i
         tok = 0
         hash_at = -1
         prev_id = 0
-        while j < end:
-            c = buf[j]
-            if c == 35:
-                hash_at = j
+        has_qid[rows] = False
+        qid_s[rows] = 0
+        qid_e[rows] = 0
+        n_feat[rows] = 0
+        # one line: tokens until LF; a '#' starts the comment, which runs to the LF
+        while i < n:
+            c = buf[i]
+            if c == 10:
                 break
-            if (c == 32 or 9 <= c <= 13):
-                j += 1
+            if c == 32 or (9 <= c <= 13):
+                if c == 13 and i + 1 < n and buf[i + 1] != 10:
+                    bad = True                  # a CR that does not end the line (CRLF)
+                i += 1
                 continue
-            s = j
-            printable = True
-            colon = -1
-            while j < end:
-                c = buf[j]
-                if c == 35 or (c == 32 or 9 <= c <= 13):
-                    break
-                if c < 33 or c > 126:
-                    printable = False
-                if c == 58 and colon < 0:
-                    colon = j
-                j += 1
-            e = j
-            if tok == 0:
+            if c == 35:
+                hash_at = i
+                while i < n and buf[i] != 10:
+                    if buf[i] == 13 and i + 1 < n and buf[i + 1] != 10:
+                        bad = True
+                    i += 1
+                break
+            s = i
+            if tok == 0:                                      # the label
+                while i < n:
+                    c = buf[i]
+                    if c == 35 or c == 32 or (9 <= c <= 13):
+                        break
+                    if c < 33 or c > 126:
+                        bad = True
+                    i += 1
                 lab_s[rows] = s
-                lab_e[rows] = e
-                if not printable:
-                    bad = True
-            elif (tok == 1 and e - s >= 4 and buf[s] == 113 and buf[s + 1] == 105 and buf[s + 2] == 100
-                  and buf[s + 3] == 58):
+                lab_e[rows] = i
+            elif (tok == 1 and i + 3 < n and buf[i] == 113 and buf[i + 1] == 105 and buf[i + 2] == 100
+                  and buf[i + 3] == 58):                      # qid:<id>
+                i += 4
+                while i < n:
+                    c = buf[i]
+                    if c == 35 or c == 32 or (9 <= c <= 13):
+                        break
+                    i += 1
                 has_qid[rows] = True
                 qid_s[rows] = s + 4
-                qid_e[rows] = e
-            else:
-                if colon < 0:
-                    bad = True
-                    break
-                if not printable or colon == s or colon - s > 9:
-                    bad = True
+                qid_e[rows] = i
+            else:                                             # <id>:<value>
                 ident = 0
-                for p in range(s, colon):
-                    d = buf[p] - 48
-                    if d < 0 or d > 9:
-                        bad = True
-                    ident = ident * 10 + d
+                while i < n:
+                    c = buf[i]
+                    if c < 48 or c > 57:
+                        break
+                    ident = ident * 10 + (c - 48)
+                    i += 1
+                if i >= n or buf[i] != 58:
+                    # a token without ':' right after the digits: without ':' at all the scan stops
+                    # (the rows would be miscounted), with a bad id the line checker explains
+                    bad = True
+                    while i < n:
+                        c = buf[i]
+                        if c == 35 or c == 32 or (9 <= c <= 13):
+                            break
+                        i += 1
+                    has_colon = False
+                    for p in range(s, i):
+                        if buf[p] == 58:
+                            has_colon = True
+                    if not has_colon:
+                        break
+                    continue
+                if i == s or i - s > 9:
+                    bad = True
+                i += 1                                        # the ':'
                 if ident <= prev_id:
                     increasing = False
                 prev_id = ident
                 fid[nf] = ident
-                val_s[nf] = colon + 1
-                val_e[nf] = e
+                vs = i
                 # Clinger's fast path for [-]digits[.digits] with at most 15 digits
-                p = colon + 1
                 neg = False
-                if p < e and buf[p] == 45:
+                if i < n and buf[i] == 45:
                     neg = True
-                    p += 1
-                m = 0.0
+                    i += 1
+                m = 0                    # an integer mantissa: cheaper than a float chain, exact to 18 digits
                 nd = 0
                 frac = 0
                 dots = 0
-                ok = p < e
-                while p < e:
-                    c = buf[p]
-                    if 48 <= c <= 57:
-                        m = m * 10.0 + (c - 48)
+                plain = True
+                while i < n:
+                    c = buf[i]
+                    d = np.int64(c) - 48
+                    if 0 <= d <= 9:
+                        m = m * 10 + d
                         nd += 1
-                        if dots:
-                            frac += 1
+                        frac += dots
                     elif c == 46 and dots == 0:
                         dots = 1
-                    else:
-                        ok = False
+                    elif c == 35 or c == 32 or (9 <= c <= 13):
                         break
-                    p += 1
-                if ok and 1 <= nd <= 15:
-                    v = m / pow10[frac]
+                    else:
+                        plain = False
+                        if c < 33 or c > 126:
+                            bad = True
+                    i += 1
+                val_s[nf] = vs
+                val_e[nf] = i
+                if plain and 1 <= nd <= 15:
+                    v = np.float64(m) / pow10[frac]
                     values[nf] = -v if neg else v
                     parsed[nf] = True
+                else:
+                    parsed[nf] = False
                 nf += 1
                 n_feat[rows] += 1
             tok += 1
         if tok > 0:
             row_lines[rows] = line
             comment[rows] = hash_at
-            line_end[rows] = end
+            line_end[rows] = i
             rows += 1
         if bad:
             break
-        i = end + 1
+        i += 1
         line += 1
-    return (bad, row_lines[:rows], comment[:rows], line_end[:rows], lab_s[:rows], lab_e[:rows],
-            has_qid[:rows], qid_s[:rows], qid_e[:rows], n_feat[:rows], fid[:nf], val_s[:nf], val_e[:nf],
-            values[:nf], parsed[:nf], increasing)
+    return bad, rows, nf, increasing
+
+
+def _scatter_kernel(X, row0, n_feat, fid, values):  # pragma: no cover - runs compiled
+    """X[row0 + r, fid - 1] = values, row by row (ids 1-based; values already checked)."""
+    k = 0
+    for r in range(len(n_feat)):
+        row = X[row0 + r]
+        for _ in range(n_feat[r]):
+            row[fid[k] - 1] = values[k]
+            k += 1
+
+
+class _Workspace:
+    """Calls the compiled scan with output arrays kept between calls (grown when a block needs more).
+
+    The arrays of the Scan it returns are views into that workspace: valid until the next call (the LETOR
+    reader consumes each block before it scans the next; copy what must outlive it).
+    """
+
+    _ROW = (("row_lines", np.int64), ("comment", np.int64), ("line_end", np.int64), ("lab_s", np.int64),
+            ("lab_e", np.int64), ("has_qid", np.bool_), ("qid_s", np.int64), ("qid_e", np.int64),
+            ("n_feat", np.int64))
+    _TOK = (("fid", np.int64), ("val_s", np.int64), ("val_e", np.int64), ("values", np.float64),
+            ("parsed", np.bool_))
+
+    def __init__(self, count, kernel):
+        self.count, self.kernel = count, kernel
+        self.rows: dict = {}
+        self.toks: dict = {}
+
+    def __call__(self, buf: np.ndarray) -> Scan:
+        max_rows, max_tok = self.count(buf)
+        if not self.rows or len(self.rows["n_feat"]) < max_rows:
+            self.rows = {k: np.empty(max(max_rows, 1024), t) for k, t in self._ROW}
+        if not self.toks or len(self.toks["fid"]) < max_tok:
+            self.toks = {k: np.empty(max(max_tok, 1024), t) for k, t in self._TOK}
+        r, t = self.rows, self.toks
+        bad, rows, nf, increasing = self.kernel(buf, _POW10, *(r[k] for k, _ in self._ROW),
+                                                *(t[k] for k, _ in self._TOK))
+        row = {k: r[k][:rows] for k, _ in self._ROW}
+        tok = {k: t[k][:nf] for k, _ in self._TOK}
+        return Scan(bool(bad), **row, **tok, increasing=bool(increasing))
 
 
 _COMPILED: dict = {}
@@ -255,8 +327,20 @@ def numba_scan():
         try:
             import numba
         except ImportError:  # pragma: no cover - numba is an install requirement
-            _COMPILED["scan"] = None
+            _COMPILED["scan"] = _COMPILED["scatter"] = None
         else:
             kernel = numba.njit(cache=True, nogil=True)(_scan_kernel)
-            _COMPILED["scan"] = lambda buf: Scan(*kernel(buf, _POW10))
+            count = numba.njit(cache=True, nogil=True)(_count_kernel)
+            _COMPILED["scan"] = _Workspace(count, kernel)
+            _COMPILED["scatter"] = numba.njit(cache=True, nogil=True)(_scatter_kernel)
     return _COMPILED["scan"]
+
+
+def scatter(X: np.ndarray, row0: int, n_feat: np.ndarray, fid: np.ndarray, values: np.ndarray) -> None:
+    """Write one block's values into the dense ``X`` (compiled when numba is there)."""
+    fast = _COMPILED.get("scatter") if numba_scan() is not None else None
+    if fast is not None and len(fid):
+        fast(X, row0, n_feat, fid, values)
+    elif len(fid):
+        rows = np.repeat(np.arange(row0, row0 + len(n_feat)), n_feat)
+        X[rows, fid - 1] = values

@@ -43,7 +43,6 @@ from ltr.schema import (
 __all__ = ["read_qrels", "read_run", "write_qrels", "write_run"]
 
 _SPACE = re.compile(r"[ \t\n\r\x0b\x0c]")          # ASCII whitespace: the field separators
-_EMPTY = re.compile("(?:^|\x00)(?:\x00|$)")          # an empty id in "\x00".join(ids)
 _QRELS_FIELDS = ("qid", "iter", "docid", "rel")
 _RUN_FIELDS = ("qid", "Q0", "docid", "rank", "score", "tag")
 
@@ -59,8 +58,8 @@ def _explain(raw: bytes, path: str, fields: tuple[str, ...], number: int, *, wha
                              f"{len(toks)}: {B.show(line.strip(), 80)}", path=path, line=i)
         tok = toks[number]
         if not B.is_number_token(tok):
-            raise ParseError(f"expected a number in field {number + 1} ('{fields[number]}'), got {B.show(tok)}",
-                             path=path, line=i)
+            raise ParseError(f"expected a number in field {number + 1} ('{fields[number]}'), got {B.show(tok)} "
+                             f"({B.NUMBER_HELP})", path=path, line=i)
         value = float(tok)
         if np.isnan(value) or (finite == "all" and not np.isfinite(value)):
             raise ParseError(f"field {number + 1} ('{fields[number]}') must be a "
@@ -164,7 +163,9 @@ def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite
     Returns (qids, docids, numbers, a function giving the line numbers of the rows).
     """
     path_s = str(path)
-    raw = B.read_bytes(path)
+    raw = B.strip_bom(B.read_bytes(path))          # a BOM is not part of the first qid
+    if b"\n" not in raw and b"\r" in raw.rstrip(b"\r"):
+        raw = raw.replace(b"\r", b"\n")           # lines that end in CR alone (an old Mac file)
     k = len(fields)
 
     def explain():
@@ -186,8 +187,8 @@ def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite
         explain()
 
     # Step 3: the ids as str. pandas' C tokenizer splits at spaces and tabs and ends lines at LF/CRLF: the
-    # same as ours unless the file has NUL, VT, FF, a lone CR or a BOM (then bytes.split does it).
-    if _USE_FAST and n_rows and not odd and not raw.startswith(b"\xef\xbb\xbf"):
+    # same as ours unless the file has NUL, VT, FF or a lone CR (then bytes.split does it).
+    if _USE_FAST and n_rows and not odd:
         try:
             frame = pd.read_csv(io.BytesIO(raw), sep=r"\s+", header=None, names=list(range(k)), usecols=[0, 2],
                                 dtype=object, na_filter=False, quoting=csv.QUOTE_NONE, engine="c",
@@ -293,17 +294,28 @@ def _frame(columns, qids, docids, values) -> pd.DataFrame:
 
 
 def _ids(frame: pd.DataFrame, column: str, what: str) -> np.ndarray:
-    """The id column as str, refusing ids a TREC file cannot hold (empty, or with whitespace)."""
+    """The id column as str, refusing ids a TREC file cannot hold (empty, with whitespace, or -- for the
+    first field of a line -- starting with U+FEFF, which readers drop as a byte order mark).
+
+    Each id is checked on its own: no check joins the ids into one string, where a separator inside an id
+    (a NUL byte, say) would be taken for a boundary.
+    """
     ids = frame[column].to_numpy(dtype=object)
     if pd.api.types.infer_dtype(ids, skipna=False) not in ("string", "empty"):
         ids = as_id_array(ids)
-    joined = "\x00".join(ids.tolist())
-    if _SPACE.search(joined):
-        bad = next(v for v in ids.tolist() if _SPACE.search(v))
-        raise DataError(f"cannot write {column} {bad!r} to a {what} file: TREC ids contain no whitespace "
-                        f"(space, tab, CR, LF, VT, FF)")
-    if len(ids) and _EMPTY.search(joined):
-        raise DataError(f"cannot write an empty {column} to a {what} file (row {ids.tolist().index('')})")
+    values = ids.tolist()
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    if len(values) and lengths.min() == 0:
+        raise DataError(f"cannot write an empty {column} to a {what} file (row {int(np.argmin(lengths))})")
+    spaced = [i for i, m in enumerate(map(_SPACE.search, values)) if m is not None][:1]
+    if spaced:
+        raise DataError(f"cannot write {column} {values[spaced[0]]!r} to a {what} file: TREC ids contain no "
+                        f"whitespace (space, tab, CR, LF, VT, FF)")
+    if column == QID:
+        bom = [i for i, v in enumerate(values) if v.startswith("\ufeff")][:1]
+        if bom:
+            raise DataError(f"cannot write {column} {values[bom[0]]!r} to a {what} file: a leading U+FEFF "
+                            f"is read as a byte order mark and dropped when it starts the file")
     return ids
 
 

@@ -16,20 +16,38 @@ name                                        equals
 ``P(rel=2)@5``                              trec_eval ``-l 2 P.5``
 ``nDCG(gain='exp', norel=1, ties='row')@10`` LightGBM's ``ndcg@10``, XGBoost's ``ndcg@10``
 ``nDCG(gain='exp', ties='row')@10``         XGBoost's ``ndcg@10-``
+``nDCG(convention='letor4')@10``            the LETOR 4.0 script's NDCG@10 (:mod:`ltr.metrics.letor`)
 =========================================== ==========================================================
+
+trec_eval's and ir_measures' names are read too (``ndcg_cut_10``, ``P.10``, ``map``, ``SetP``, ...; see
+:mod:`ltr.metrics.names`): ``parse_metric('ndcg_cut_10') == parse_metric('nDCG@10')``, one repr.
+:func:`parse_metrics` canonicalises a list and refuses two names of one measure.
 
 ``nDCG(gain='exp', norel=1)@10`` equals LightGBM's value whenever no two candidates of a query have the
 same score; tree ensembles often produce ties, and LightGBM keeps tied rows in input order.
 """
 
 from ltr.metrics.ap import AP, Bpref
-from ltr.metrics.base import TIES, Metric, Ranking, available_metrics, parse_metric, register, registry
+from ltr.metrics.base import (
+    CONVENTIONS, TIES, Metric, Ranking, available_metrics, parse_metric, parse_metrics, register, registry,
+)
 from ltr.metrics.dcg import DCG, nDCG
 from ltr.metrics.err import ERR
-from ltr.metrics.evaluate import MISSING_QUERIES, aggregate, evaluate
 from ltr.metrics.precision import P, R, Judged, Rprec, Success
 from ltr.metrics.rr import RR
 
-__all__ = ["AP", "Bpref", "DCG", "ERR", "Judged", "MISSING_QUERIES", "Metric", "P", "R", "RR", "Ranking",
-           "Rprec", "Success", "TIES", "aggregate", "available_metrics", "evaluate", "nDCG", "parse_metric",
-           "register", "registry"]
+_LAZY = {"MISSING_QUERIES", "aggregate", "evaluate"}
+
+
+def __getattr__(name):
+    # evaluate() works on pandas frames; importing pandas costs more than a small evaluation, so the
+    # frame API loads on first use (`ltr evaluate` and `ltr info` never need it)
+    if name in _LAZY:
+        from ltr.metrics import frames
+        return getattr(frames, name)
+    raise AttributeError(f"module 'ltr.metrics' has no attribute {name!r}")
+
+
+__all__ = ["AP", "Bpref", "CONVENTIONS", "DCG", "ERR", "Judged", "MISSING_QUERIES", "Metric", "P", "R", "RR",
+           "Ranking", "Rprec", "Success", "TIES", "aggregate", "available_metrics", "evaluate", "nDCG",
+           "parse_metric", "parse_metrics", "register", "registry"]

@@ -1,6 +1,6 @@
 """Optional accelerator for :func:`ltr.metrics.evaluate`: numba kernels over Arrow string buffers.
 
-The numpy path in ``evaluate.py`` is the reference implementation; this module computes the same
+The numpy path in ``frames.py`` is the reference implementation; this module computes the same
 :class:`~ltr.metrics.base.Ranking` (or reports that it cannot, returning None) and the tests check both
 against trec_eval. Work is done per query, where it is cache-local: a small hash table of the query's
 qrels docids (exact byte comparison, so no hash collision can change a label), a duplicate check of the
@@ -9,6 +9,8 @@ float32 score descending and docid descending in byte order (trec_eval's ``comp_
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -52,6 +54,15 @@ def string_buffers(column):
     return offsets, data
 
 
+def threads() -> int:
+    """Threads for the per-query kernel: the CPUs this process may run on (its affinity), at most 8."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - platforms without sched_getaffinity
+        n = os.cpu_count() or 1
+    return max(1, min(n, 8))
+
+
 if AVAILABLE:
     _jit = numba.njit(cache=True, nogil=True)
 
@@ -88,12 +99,13 @@ if AVAILABLE:
         return h ^ (h >> np.uint64(29))
 
     @_jit
-    def block_starts(off, data):
-        """Rows whose string differs from the previous row's."""
-        n = len(off) - 1
-        out = np.zeros(n, dtype=np.bool_)
-        for i in range(n):
-            out[i] = i == 0 or _cmp(off, data, i, off, data, i - 1) != 0
+    def block_starts(off, data, lo=0, hi=-1):
+        """Whether each row of [lo, hi) (hi < 0: to the end) holds another string than the row before it."""
+        if hi < 0:
+            hi = len(off) - 1
+        out = np.zeros(hi - lo, dtype=np.bool_)
+        for i in range(lo, hi):
+            out[i - lo] = i == 0 or _cmp(off, data, i, off, data, i - 1) != 0
         return out
 
     @_jit
@@ -154,23 +166,31 @@ if AVAILABLE:
             idx[:] = src
 
     @_jit
-    def rank_queries(run_offsets, run_rows, key, doff, ddata,
-                     qrels_offsets, qrels_rows, qoff, qdata, qlabels, depth):
+    def _row(rows, t):
+        """Row t of a query's rows: rows[t], or t itself when rows is empty (the input is grouped)."""
+        return t if len(rows) == 0 else rows[t]
+
+    @_jit
+    def rank_queries(run_start, run_end, run_rows, key, ukey, doff, ddata,
+                     qrels_start, qrels_end, qrels_rows, qoff, qdata, qlabels, depth):
         """Rank each query's run rows and look up their labels.
 
-        Returns (ranked_offsets, ranked_labels, ranked_judged, n_retrieved, pool_labels, status, bad_row):
-        the top ``depth`` (all if depth <= 0) rows per query in rank order; pool_labels holds each query's
-        judged labels (>= 0), its first ``depth`` entries (all if depth <= 0) in descending order.
+        Query q's run rows are ``run_rows[run_start[q]:run_end[q]]`` (its qrels rows likewise); an empty
+        ``run_rows`` / ``qrels_rows`` means the rows themselves (a run already grouped by query: no
+        gathering). ``key`` holds the float32 scores, ``ukey`` the same as uint32 words whose ascending order
+        is the scores' descending order (for the full sort). Returns (ranked_offsets, ranked_labels, ranked_judged, n_retrieved, pool_labels,
+        pool_offsets, status, bad_row): the top ``depth`` (all if depth <= 0) rows per query in rank order; pool_labels holds each
+        query's judged labels (>= 0), its first ``depth`` entries (all if depth <= 0) in descending order.
         status 1: duplicate docid in the run (bad_row = run row); 2: in the qrels (bad_row = qrels row).
-        Queries are independent, each writing its own slices. The kernel is serial on purpose (nogil, so
-        callers may use threads): numba's parallel layers are not fork-safe (GNU OpenMP) or not
-        thread-safe (workqueue), and evaluate() runs inside experiment runners and process pools.
+        Queries are independent, each writing its own slices. The kernel is serial and nogil: callers run
+        it on ranges of queries in threads (numba's parallel layers are not fork-safe (GNU OpenMP) or not
+        thread-safe (workqueue), and evaluate() runs inside experiment runners and process pools).
         """
-        nq = len(run_offsets) - 1
+        nq = len(run_start)
         n_ret = np.zeros(nq, dtype=np.int64)
         out_off = np.zeros(nq + 1, dtype=np.int64)
         for q in range(nq):
-            size = run_offsets[q + 1] - run_offsets[q]
+            size = run_end[q] - run_start[q]
             n_ret[q] = size
             out_off[q + 1] = out_off[q] + (size if depth <= 0 or size < depth else depth)
         labels = np.zeros(out_off[nq], dtype=np.float64)
@@ -178,26 +198,41 @@ if AVAILABLE:
         pool_off = np.zeros(nq + 1, dtype=np.int64)
         for q in range(nq):
             cnt = 0
-            for t in range(qrels_offsets[q], qrels_offsets[q + 1]):
-                if qlabels[qrels_rows[t]] >= 0:
+            for t in range(qrels_start[q], qrels_end[q]):
+                if qlabels[_row(qrels_rows, t)] >= 0:
                     cnt += 1
             pool_off[q + 1] = pool_off[q] + cnt
         pool = np.empty(pool_off[nq], dtype=np.float64)
         status = np.zeros(nq, dtype=np.int64)
         bad = np.full(nq, -1, dtype=np.int64)
+        max_run = 0
+        max_qrels = 0
+        for q in range(nq):
+            max_run = max(max_run, run_end[q] - run_start[q])
+            max_qrels = max(max_qrels, qrels_end[q] - qrels_start[q])
+        cap_max = 1
+        while cap_max < 2 * max(max_run, max_qrels) + 2:
+            cap_max *= 2
+        # scratch tables, allocated once and cleared per query (only the slots a query used)
+        table = np.full(cap_max, -1, dtype=np.int64)
+        table_h = np.zeros(cap_max, dtype=np.uint64)
+        seen = np.full(cap_max, -1, dtype=np.int64)
+        seen_h = np.zeros(cap_max, dtype=np.uint64)
+        idx_buf = np.empty(max(max_run, 1), dtype=np.int64)
+        tmp_buf = np.empty(max(max_run, 1), dtype=np.int64)
         for q in range(nq):
             # Step 1: hash table of the query's qrels docids (open addressing, linear probing)
-            m = qrels_offsets[q + 1] - qrels_offsets[q]
+            m = qrels_end[q] - qrels_start[q]
             cap = 1
             while cap < 2 * m + 2:
                 cap *= 2
-            table = np.full(cap, -1, dtype=np.int64)
             mask = np.uint64(cap - 1)
-            for t in range(qrels_offsets[q], qrels_offsets[q + 1]):
-                r = qrels_rows[t]
-                s = np.int64(_hash(qoff, qdata, r) & mask)
+            for t in range(qrels_start[q], qrels_end[q]):
+                r = _row(qrels_rows, t)
+                h = _hash(qoff, qdata, r)
+                s = np.int64(h & mask)
                 while table[s] >= 0:
-                    if _cmp(qoff, qdata, table[s], qoff, qdata, r) == 0:
+                    if table_h[s] == h and _cmp(qoff, qdata, table[s], qoff, qdata, r) == 0:
                         status[q] = 2
                         bad[q] = r
                         break
@@ -205,13 +240,14 @@ if AVAILABLE:
                 if status[q] != 0:
                     break
                 table[s] = r
+                table_h[s] = h
             if status[q] != 0:
-                continue
+                break
             # Step 2: the query's pool, top `depth` first in descending order
             p0 = pool_off[q]
             k = 0
-            for t in range(qrels_offsets[q], qrels_offsets[q + 1]):
-                v = qlabels[qrels_rows[t]]
+            for t in range(qrels_start[q], qrels_end[q]):
+                v = qlabels[_row(qrels_rows, t)]
                 if v >= 0:
                     pool[p0 + k] = v
                     k += 1
@@ -226,14 +262,12 @@ if AVAILABLE:
                             best = b
                     seg[a], seg[best] = seg[best], seg[a]
             # Step 3: duplicate check of the run's docids (hashes compared before bytes)
-            r0, r1 = run_offsets[q], run_offsets[q + 1]
+            r0, r1 = run_start[q], run_end[q]
             cap2 = 1
             while cap2 < 2 * (r1 - r0) + 2:
                 cap2 *= 2
-            seen = np.full(cap2, -1, dtype=np.int64)
-            seen_h = np.zeros(cap2, dtype=np.uint64)
             for t in range(r0, r1):
-                r = run_rows[t]
+                r = _row(run_rows, t)
                 h = _hash(doff, ddata, r)
                 s = np.int64(h & np.uint64(cap2 - 1))
                 while seen[s] >= 0:
@@ -246,18 +280,38 @@ if AVAILABLE:
                     break
                 seen[s] = r
                 seen_h[s] = h
+            seen[:cap2] = -1
             if status[q] != 0:
-                continue
+                break
             # Step 4: ranking (top `depth` by insertion, or a full merge sort)
             n_out = out_off[q + 1] - out_off[q]
-            if n_out == r1 - r0:
-                idx = run_rows[r0:r1].copy()
-                _merge_sort(idx, np.empty_like(idx), key, doff, ddata)
+            n_q = r1 - r0
+            if n_out == n_q:
+                idx = idx_buf[:n_q]
+                packed = np.empty(n_q, dtype=np.uint64)
+                for t in range(n_q):
+                    idx[t] = _row(run_rows, r0 + t)
+                    packed[t] = (np.uint64(ukey[idx[t]]) << np.uint64(32)) | np.uint64(t)
+                # one library sort of (score key, position) words, then the merge sort (docid descending)
+                # inside runs of equal scores only
+                packed.sort()
+                tmp = tmp_buf[:n_q]
+                for t in range(n_q):
+                    tmp[t] = idx[np.int64(packed[t] & np.uint64(0xFFFFFFFF))]
+                idx[:] = tmp
+                a = 0
+                while a < n_q:
+                    b = a + 1
+                    while b < n_q and key[idx[b]] == key[idx[a]]:
+                        b += 1
+                    if b - a > 1:
+                        _merge_sort(idx[a:b], tmp_buf[a:b], key, doff, ddata)
+                    a = b
             else:
-                idx = np.empty(n_out, dtype=np.int64)
+                idx = idx_buf[:n_out]
                 filled = 0
                 for t in range(r0, r1):
-                    r = run_rows[t]
+                    r = _row(run_rows, t)
                     if filled == n_out and not _better(r, idx[n_out - 1], key, doff, ddata):
                         continue
                     pos = filled if filled < n_out else n_out - 1
@@ -271,11 +325,12 @@ if AVAILABLE:
             o = out_off[q]
             for t in range(n_out):
                 r = idx[t]
-                s = np.int64(_hash(doff, ddata, r) & mask)
+                h = _hash(doff, ddata, r)
+                s = np.int64(h & mask)
                 lab = 0.0
                 jud = False
                 while table[s] >= 0:
-                    if _cmp(qoff, qdata, table[s], doff, ddata, r) == 0:
+                    if table_h[s] == h and _cmp(qoff, qdata, table[s], doff, ddata, r) == 0:
                         v = qlabels[table[s]]
                         if v >= 0:
                             lab = v
@@ -284,7 +339,8 @@ if AVAILABLE:
                     s = (s + 1) & (cap - 1)
                 labels[o + t] = lab
                 judged[o + t] = jud
+            table[:cap] = -1
         for q in range(nq):
             if status[q] != 0:
-                return out_off, labels, judged, n_ret, pool, status[q], bad[q]
-        return out_off, labels, judged, n_ret, pool, 0, -1
+                return out_off, labels, judged, n_ret, pool, pool_off, status[q], bad[q]
+        return out_off, labels, judged, n_ret, pool, pool_off, 0, -1

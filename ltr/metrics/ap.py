@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ltr.metrics import letor
 from ltr.metrics.base import Metric, RelevanceMixin, check_norel, register
 
 
@@ -23,6 +24,9 @@ class AP(Metric, RelevanceMixin):
     norel : float, default=0
         Value of a query without relevant documents.
     ties : {'docid', 'row'}, default='docid'
+    convention : {'trec_eval', 'letor3', 'letor4'}, default='trec_eval'
+        ``'letor4'`` / ``'letor3'``: the LETOR evaluation scripts' MAP (divided by the relevant documents
+        in the ranked list; ties in row order; no cutoff): see :mod:`ltr.metrics.letor`.
 
     References
     ----------
@@ -31,13 +35,17 @@ class AP(Metric, RelevanceMixin):
 
     name = "AP"
     aliases = ("MAP", "map")
-    defaults = {"rel": 1, "norel": 0, "ties": "docid"}
+    defaults = {"rel": 1, "norel": 0, "ties": "docid", "convention": "trec_eval"}
+    _letor_fixed = {"rel": 1, "norel": 0}
+    _letor_cutoff = "none"
 
     def _check(self, params):
         self._check_rel(self.name, params)
         check_norel(self.name, params)
 
     def _values(self, ranking):
+        if self.convention != "trec_eval":
+            return letor.average_precision(ranking, repr(self))
         rel = (ranking.labels >= self.rel).astype(np.float64)
         prec = ranking.within_cumsum(rel) / (ranking.pos + 1.0)
         sums = ranking.sum(prec, (rel > 0) & self._top(ranking))
@@ -66,7 +74,7 @@ class Bpref(Metric, RelevanceMixin):
     """
 
     name = "Bpref"
-    aliases = ("bpref",)
+    aliases = ("bpref", "BPref")
     defaults = {"rel": 1, "norel": 0, "ties": "docid"}
     cutoff_rule = "none"
 

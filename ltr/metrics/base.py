@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ltr.schema import check_group_sizes
 from ltr.errors import ConfigError, DataError, LabelError
+from ltr.metrics.names import expand_trec_eval, translate
 from ltr.naming import check_params, format_spec, parse_spec, select
 
 #: Tie-breaking rules among documents with equal scores.
@@ -33,6 +33,11 @@ from ltr.naming import check_params, format_spec, parse_spec, select
 #: 'average': expected value over all orders of the tied documents (McSherry and Najork, ECIR 2008);
 #: ties are scores equal in float32, as with 'docid'.
 TIES = ("docid", "row", "average")
+
+#: Evaluation conventions a metric can follow (parameter ``convention`` of nDCG, AP and P).
+#: 'trec_eval': trec_eval's definitions (the default). 'letor3', 'letor4': the LETOR 3.0 / 4.0 evaluation
+#: scripts (Eval-Score-3.0.pl, Eval-Score-4.0.pl) that published LETOR tables use; see :mod:`ltr.metrics.letor`.
+CONVENTIONS = ("trec_eval", "letor3", "letor4")
 
 registry: dict[str, type[Metric]] = {}
 _canonical: dict[str, type[Metric]] = {}
@@ -87,9 +92,64 @@ def parse_metric(name: str | Metric) -> Metric:
     """
     if isinstance(name, Metric):
         return name
-    spec = parse_spec(name, what="metric")
+    several = expand_trec_eval(name)
+    if len(several) > 1:
+        raise ConfigError(f"{name!r} names {len(several)} metrics (trec_eval's -m form); give them one at a "
+                          f"time: {several} (parse_metrics and `ltr evaluate -m` expand it)")
+    spec = translate(parse_spec(name, what="metric"), registry)
     cls = select(registry, spec.name, what="metric")
     return cls(cutoff=spec.cutoff, **spec.params)
+
+
+def parse_metrics(names, *, what: str = "the metric list") -> dict[str, Metric]:
+    """Parse a list of metric names once, refusing two names of the same measure.
+
+    Parameters
+    ----------
+    names : str, Metric or sequence of them
+        Names in any accepted spelling (ours, trec_eval's, ir_measures'); trec_eval's multi-cutoff form
+        ``P.5,10`` counts as its names ``P.5`` and ``P.10``.
+    what : str
+        Who needs the list, for messages (e.g. ``"the experiment"``).
+
+    Returns
+    -------
+    dict of str -> Metric
+        Each name as given (a Metric: its repr) -> its canonical metric, in the order given.
+
+    Raises
+    ------
+    ConfigError
+        The list is empty, or two names are the same measure (``'ndcg@10'`` and ``'ndcg_cut_10'``).
+
+    Examples
+    --------
+    >>> parse_metrics(["nDCG@10", "map", "P.5,10"])
+    {'nDCG@10': nDCG@10, 'map': AP, 'P.5': P@5, 'P.10': P@10}
+    >>> parse_metrics(["nDCG@10", "ndcg_cut_10"])
+    Traceback (most recent call last):
+    ...
+    ltr.errors.ConfigError: metrics 'nDCG@10' and 'ndcg_cut_10' are the same measure, nDCG@10; give it once
+    """
+    if isinstance(names, (str, Metric)):
+        names = [names]
+    given = []
+    for name in names:
+        given.extend(expand_trec_eval(name) if isinstance(name, str) else [name])
+    if not given:
+        raise ConfigError(f"{what} needs at least one metric, e.g. ['nDCG@10', 'AP']")
+    out: dict[str, Metric] = {}
+    first: dict[Metric, str] = {}
+    for name in given:
+        key = name if isinstance(name, str) else repr(name)
+        metric = parse_metric(name)
+        if metric in first:
+            same = "is given twice" if first[metric] == key else f"and {key!r} are the same measure, {metric!r}"
+            raise ConfigError(f"{'metric' if first[metric] == key else 'metrics'} {first[metric]!r} {same}; "
+                              f"give it once")
+        first[metric] = key
+        out[key] = metric
+    return out
 
 
 def _normalize_number(value):
@@ -130,6 +190,8 @@ class Metric:
             raise ConfigError(f"metric {self.name} takes no cutoff; write '{self.name}' "
                               f"(got '{self.name}@{cutoff}')")
         values = {k: _normalize_number(params.get(k, v)) for k, v in self.defaults.items()}
+        if "convention" in values:
+            self._check_convention(values, params, cutoff)
         if values.get("ties") not in TIES:
             raise ConfigError(f"ties of metric {self.name} must be one of {list(TIES)}, got {values['ties']!r}")
         if values["ties"] == "average" and not self.tie_aware:
@@ -142,6 +204,31 @@ class Metric:
 
     def _check(self, params: dict) -> None:
         """Validate parameter values (subclasses); raise ConfigError."""
+
+    #: Parameters a LETOR convention fixes (name -> the only value it allows); ties are row order.
+    _letor_fixed: ClassVar[Mapping[str, Any]] = {}
+    #: 'required' or 'none': the cutoff rule under a LETOR convention.
+    _letor_cutoff: ClassVar[str] = "required"
+
+    def _check_convention(self, values: dict, given: Mapping[str, Any], cutoff) -> None:
+        """Under a LETOR convention: ties become row order and the fixed parameters may not be changed."""
+        conv = values["convention"]
+        if conv not in CONVENTIONS:
+            raise ConfigError(f"convention of metric {self.name} must be one of {list(CONVENTIONS)}, got {conv!r}")
+        if conv == "trec_eval":
+            return
+        fixed = {**self._letor_fixed, "ties": "row"}
+        for key, only in fixed.items():
+            if key in given and _normalize_number(given[key]) != only:
+                raise ConfigError(f"metric {self.name} with convention={conv!r} follows the LETOR script, whose "
+                                  f"rules fix {sorted(fixed)} (got {key}={given[key]!r}); drop {key!r}")
+        values["ties"] = "row"
+        if self._letor_cutoff == "required" and cutoff is None:
+            raise ConfigError(f"metric {self.name} with convention={conv!r} needs a cutoff, e.g. "
+                              f"\"{self.name}(convention='{conv}')@10\"")
+        if self._letor_cutoff == "none" and cutoff is not None:
+            raise ConfigError(f"metric {self.name} with convention={conv!r} takes no cutoff (the LETOR script "
+                              f"computes it over the whole ranking); write \"{self.name}(convention='{conv}')\"")
 
     def __setattr__(self, key, value):
         raise AttributeError(f"metric {self!r} is immutable")
@@ -174,7 +261,10 @@ class Metric:
         return hash(self._key())
 
     def __repr__(self):
-        return format_spec(self.name, self.params, self._cutoff, self.defaults)
+        defaults = self.defaults
+        if self.params.get("convention", "trec_eval") != "trec_eval":
+            defaults = {**defaults, "ties": "row"}        # implied by the LETOR conventions
+        return format_spec(self.name, self.params, self._cutoff, defaults)
 
     __str__ = __repr__
 
@@ -407,6 +497,7 @@ class Ranking:
         if len(scores) != n:
             raise DataError(f"labels and scores must have the same length, got {n} labels and "
                             f"{len(scores)} scores")
+        from ltr.schema import check_group_sizes      # here: ltr.schema imports pandas, which `ltr evaluate` avoids
         sizes = check_group_sizes(np.asarray(group_sizes), n, source="the scored candidates")
         offsets = np.r_[0, np.cumsum(sizes)].astype(np.int64)
         qidx = _segment_index(offsets)
@@ -463,4 +554,5 @@ def check_gain(name, params):
         raise ConfigError(f"gain of metric {name} must be one of {list(GAINS)}, got {params['gain']!r}")
 
 
-__all__ = ["Metric", "Ranking", "TIES", "available_metrics", "parse_metric", "register", "registry"]
+__all__ = ["CONVENTIONS", "Metric", "Ranking", "TIES", "available_metrics", "parse_metric", "parse_metrics",
+           "register", "registry"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ltr.metrics import letor
 from ltr.metrics.base import Metric, Ranking, check_gain, check_norel, gain_values, register
 
 
@@ -63,6 +64,10 @@ class nDCG(Metric):
     ties : {'docid', 'row', 'average'}, default='docid'
         LightGBM's own ``ndcg@k`` is ``nDCG(gain='exp', norel=1, ties='row')@k``; it equals
         ``nDCG(gain='exp', norel=1)@k`` whenever no two candidates of a query score the same.
+    convention : {'trec_eval', 'letor3', 'letor4'}, default='trec_eval'
+        ``'letor4'`` / ``'letor3'``: the LETOR 4.0 / 3.0 evaluation scripts' NDCG@k, which published LETOR
+        tables use (gain table 0, 1, 3; ranks 1-2 undiscounted; a query with fewer than k documents scores
+        0; ties in row order): see :mod:`ltr.metrics.letor`. Needs a cutoff; fixes gain, norel and ties.
 
     References
     ----------
@@ -73,21 +78,24 @@ class nDCG(Metric):
 
     name = "nDCG"
     aliases = ("ndcg", "NDCG")
-    defaults = {"gain": "linear", "norel": 0, "ties": "docid"}
+    defaults = {"gain": "linear", "norel": 0, "ties": "docid", "convention": "trec_eval"}
     tie_aware = True
+    _letor_fixed = {"gain": "linear", "norel": 0}
 
     def _check(self, params):
         check_gain(self.name, params)
         check_norel(self.name, params)
 
     def _values(self, ranking):
+        if self.convention != "trec_eval":
+            return letor.ndcg(ranking, self.cutoff, repr(self))
         dcg = _dcg(ranking, self._top(ranking), self.gain)
-        ideal_gain = gain_values(ranking.pool_labels, self.gain) / np.log2(ranking.pool_pos + 2.0)
-        top = ranking.pool_pos < self.cutoff if self.cutoff is not None else None
-        if top is None:
-            idcg = np.bincount(ranking.pool_qidx, weights=ideal_gain, minlength=ranking.n_queries)
-        else:
-            idcg = np.bincount(ranking.pool_qidx[top], weights=ideal_gain[top], minlength=ranking.n_queries)
+        pos, qidx, labels = ranking.pool_pos, ranking.pool_qidx, ranking.pool_labels
+        if self.cutoff is not None:                  # only the top of each ideal ranking counts
+            top = pos < self.cutoff
+            pos, qidx, labels = pos[top], qidx[top], labels[top]
+        ideal_gain = gain_values(labels, self.gain) / np.log2(pos + 2.0)
+        idcg = np.bincount(qidx, weights=ideal_gain, minlength=ranking.n_queries)
         out = np.full(ranking.n_queries, float(self.norel))
         ok = idcg > 0
         out[ok] = dcg[ok] / idcg[ok]

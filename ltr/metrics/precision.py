@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ltr.metrics import letor
 from ltr.metrics.base import Metric, RelevanceMixin, check_norel, register
 
 
@@ -28,17 +29,22 @@ class P(Metric, RelevanceMixin):
     .. math:: \mathrm{P@k} = \frac{|\{i \le k : \ell_i \ge rel\}|}{k}
 
     Without a cutoff, the fraction of the retrieved documents that are relevant (trec_eval ``set_P``).
+    ``convention='letor4'`` / ``'letor3'``: the LETOR evaluation scripts' P@k (ties in row order; LETOR 3.0
+    scores 0 for a query with fewer than k documents): see :mod:`ltr.metrics.letor`.
     """
 
     name = "P"
     aliases = ("Precision",)
-    defaults = {"rel": 1, "ties": "docid"}
+    defaults = {"rel": 1, "ties": "docid", "convention": "trec_eval"}
     tie_aware = True
+    _letor_fixed = {"rel": 1}
 
     def _check(self, params):
         self._check_rel(self.name, params)
 
     def _values(self, ranking):
+        if self.convention != "trec_eval":
+            return letor.precision(ranking, self.cutoff, self.convention, repr(self))
         rel = ranking.average_ties((ranking.labels >= self.rel).astype(np.float64))
         return _ratio(ranking.sum(rel, self._top(ranking)), _denominator(self, ranking), 0.0)
 

@@ -39,7 +39,7 @@ def _split_params(params: dict | None) -> tuple[dict, dict]:
 
 
 def train_files(data_path, objective: str = "lambdarank", backend: str = "lightgbm", valid_path=None,
-                out_dir=None, params: dict | None = None) -> Ranker:
+                out_dir=None, params: dict | None = None, defaults: dict | None = None) -> Ranker:
     """Train a :class:`Ranker` on a LETOR/SVMlight file and save it to ``out_dir``.
 
     Parameters
@@ -57,6 +57,9 @@ def train_files(data_path, objective: str = "lambdarank", backend: str = "lightg
         ``key -> value`` from ``--param key=value``. Keys that are Ranker arguments (``n_estimators``,
         ``learning_rate``, ``eval_metric``, ...) set them; any other key is a backend parameter passed
         through ``Ranker(params=...)``. String values are read as Python literals when they are one.
+    defaults : dict, optional
+        Ranker settings applied first (``params`` overrides them), e.g. the experiment protocol's
+        (``ltr train --protocol``); None keeps the Ranker's own defaults.
 
     Returns
     -------
@@ -66,7 +69,9 @@ def train_files(data_path, objective: str = "lambdarank", backend: str = "lightg
     from ltr.io import read_letor
 
     settings, native = _split_params(params)
-    ranker = Ranker(objective, backend, **settings, params=native or None)
+    base = dict(defaults or {})
+    native = {**(base.pop("params", None) or {}), **native}
+    ranker = Ranker(objective=objective, backend=backend, **{**base, **settings}, params=native or None)
     train = read_letor(data_path)
     valid = read_letor(valid_path) if valid_path is not None else None
     ranker.fit(train, valid=valid)

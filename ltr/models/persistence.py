@@ -11,7 +11,10 @@ The manifest holds the format version, the Ranker's parameters (objective as its
 objective, backend and native parameters, the feature names in order, the label kind, library versions,
 SHA-256 fingerprints of the training and validation data, the best iteration and the SHA-256 of the model
 file. :func:`load_ranker` refuses a directory whose manifest is missing, unreadable, of another format,
-or does not match the model file (hash, feature count, number of trees).
+or does not match the model file (hash, feature count, number of trees), and checks the model file's
+structure before LightGBM or XGBoost parse it (``Backend.check_model_file``: tree counts, child and
+feature indices in range, array lengths), so that a crafted file is a ModelFormatError, not a crash.
+Model folders are still trusted input: see the README's "Trusted input".
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ltr.errors import ModelFormatError
+from ltr.errors import LTRError, ModelFormatError
 from ltr.atomic import atomic_write, write_json
 from ltr.models.backends import get_backend
 from ltr.objectives import get_objective
@@ -53,14 +56,13 @@ def save_ranker(ranker, path) -> Path:
     """Write ``ranker`` (fitted) into directory ``path`` (created if needed; files replaced atomically)."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    backend = get_backend(ranker.backend)
+    backend = ranker.backend_                      # fitted state only: set_params after fit changes nothing
     data = backend.to_bytes(ranker.model_)
     with atomic_write(path / backend.model_file, "wb") as handle:
         handle.write(data)
-    params = ranker.get_params()
-    params["objective"] = repr(ranker.objective_)
-    params["eval_metric"] = (list(ranker.eval_metric) if isinstance(ranker.eval_metric, (list, tuple))
-                             else ranker.eval_metric)
+    params = dict(ranker._fit_params)              # the hyperparameters the model was fitted with
+    params["eval_metric"] = (list(params["eval_metric"]) if isinstance(params["eval_metric"], (list, tuple))
+                             else params["eval_metric"])
     history_file = None
     if getattr(ranker, "history_", None) is not None:
         history_file = "history.csv"
@@ -75,7 +77,7 @@ def save_ranker(ranker, path) -> Path:
         "backend": backend.name,
         "backend_params": _json_safe(ranker.backend_params_),
         "backend_description": ranker.objective_.describe(backend.name),
-        "feature_names": list(ranker.feature_names_),
+        "feature_names": [str(f) for f in ranker.feature_names_in_],
         "n_features": int(ranker.n_features_in_),
         "label_kind": ranker.label_kind_,
         "versions": ranker.versions(),
@@ -96,6 +98,30 @@ def save_ranker(ranker, path) -> Path:
 
 def _fail(path, message):
     raise ModelFormatError(f"{path}: {message}")
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _manifest_backend(manifest: dict, manifest_path):
+    try:
+        return get_backend(str(manifest["backend"]))
+    except LTRError as err:
+        _fail(manifest_path, f"names a backend ltr does not have: {err}")
+
+
+def _manifest_features(manifest: dict, manifest_path) -> list[str]:
+    """The manifest's feature list: strings, unique, as many as n_features."""
+    names, n = manifest["feature_names"], manifest["n_features"]
+    if not isinstance(names, list) or not all(isinstance(f, str) for f in names):
+        _fail(manifest_path, "feature_names must be a list of strings")
+    if not _is_count(n) or len(names) != n:
+        _fail(manifest_path, f"lists {len(names)} feature names but n_features is {n!r}")
+    if len(set(names)) != len(names):
+        dup = next(f for i, f in enumerate(names) if f in names[:i])
+        _fail(manifest_path, f"lists the feature {dup!r} twice")
+    return names
 
 
 def load_ranker(path, cls):
@@ -119,8 +145,8 @@ def load_ranker(path, cls):
     if manifest["format"] != FORMAT or manifest["format_version"] != FORMAT_VERSION:
         _fail(manifest_path, f"is format {manifest['format']!r} version {manifest['format_version']!r}; this "
                              f"ltr reads {FORMAT!r} version {FORMAT_VERSION}")
-    backend = get_backend(manifest["backend"])
-    model_path = path / manifest["model_file"]
+    backend = _manifest_backend(manifest, manifest_path)
+    model_path = path / str(manifest["model_file"])
     if manifest["model_file"] != backend.model_file or not model_path.is_file():
         _fail(path, f"model file {manifest['model_file']!r} named by the manifest is missing (a "
                     f"{backend.name} model is stored as {backend.model_file!r})")
@@ -129,27 +155,39 @@ def load_ranker(path, cls):
     if digest != manifest["model_sha256"]:
         _fail(model_path, f"SHA-256 {digest} does not match the manifest's {manifest['model_sha256']}: the "
                           f"model file was changed after saving; restore it or save the model again")
-    names = manifest["feature_names"]
-    if not isinstance(names, list) or len(names) != manifest["n_features"]:
-        _fail(manifest_path, f"lists {len(names) if isinstance(names, list) else '?'} feature names but "
-                             f"n_features is {manifest['n_features']}")
+    names = _manifest_features(manifest, manifest_path)
+    for key in ("best_iteration", "n_iterations"):
+        if not _is_count(manifest[key]):
+            _fail(manifest_path, f"{key} must be a non-negative integer, got {manifest[key]!r}")
+    # The model file's structure, before the native loader parses it: a crafted file (the SHA-256 above is
+    # as easy to rewrite as the model) must not crash LightGBM or XGBoost
+    backend.check_model_file(data, path=model_path, n_features=len(names))
     try:
         model = backend.from_bytes(data)
     except Exception as err:  # noqa: BLE001 - each library has its own parse error; re-raised typed
-        _fail(model_path, f"{backend.name} cannot read this model: {err}")
+        _fail(model_path, f"{backend.name} cannot read this model: {' '.join(str(err).split())[:300]}")
     if backend.n_features(model) != len(names):
         _fail(path, f"the model has {backend.n_features(model)} features but the manifest lists {len(names)}")
     n_trees = backend.n_trees(model)
     if n_trees != manifest["n_iterations"] or not 0 < manifest["best_iteration"] <= n_trees:
         _fail(path, f"the model has {n_trees} trees but the manifest says {manifest['n_iterations']} (best "
                     f"{manifest['best_iteration']})")
-    ranker = cls(**manifest["ranker_params"])
+    params = manifest["ranker_params"]
+    allowed = cls().get_params()
+    if not isinstance(params, dict) or any(k not in allowed for k in params):
+        unknown = sorted(set(params) - set(allowed)) if isinstance(params, dict) else params
+        _fail(manifest_path, f"ranker_params must be a JSON object of Ranker parameters; got {unknown!r}")
+    ranker = cls(**params)
     ranker.model_ = model
-    ranker.objective_ = get_objective(manifest["objective"])
+    ranker.backend_ = backend
+    try:
+        ranker.objective_ = get_objective(manifest["objective"])
+    except LTRError as err:
+        _fail(manifest_path, f"names an objective ltr cannot build: {err}")
     ranker.best_iteration_ = int(manifest["best_iteration"])
     ranker.n_iterations_ = int(manifest["n_iterations"])
     ranker.evals_result_ = manifest.get("evals_result") or {}
-    ranker.feature_names_ = list(names)
+    ranker.feature_names_in_ = np.asarray(names, dtype=object)
     ranker.n_features_in_ = len(names)
     ranker.label_kind_ = manifest.get("label_kind")
     ranker.train_fingerprint_ = manifest.get("train_fingerprint")
@@ -157,8 +195,13 @@ def load_ranker(path, cls):
     ranker.backend_params_ = manifest.get("backend_params") or {}
     ranker.distributed_ = manifest.get("distributed")
     ranker.history_ = None
-    if manifest.get("history_file") and (path / manifest["history_file"]).is_file():
+    if manifest.get("history_file") == "history.csv" and (path / "history.csv").is_file():
         import pandas as pd
-        ranker.history_ = pd.read_csv(path / manifest["history_file"])
-        ranker.history_.attrs.update(manifest.get("history_attrs") or {})
+        try:
+            ranker.history_ = pd.read_csv(path / "history.csv")
+        except (ValueError, UnicodeDecodeError) as err:
+            _fail(path / "history.csv", f"cannot be read as CSV ({' '.join(str(err).split())[:200]})")
+        if isinstance(manifest.get("history_attrs"), dict):
+            ranker.history_.attrs.update(manifest["history_attrs"])
+    ranker._fit_params = {**ranker.get_params(), "objective": repr(ranker.objective_), "backend": backend.name}
     return ranker

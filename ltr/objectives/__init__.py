@@ -13,21 +13,31 @@ the registered ones. The families live one per module: :mod:`ltr.objectives.poin
 The gradient kernels (:mod:`ltr.objectives._kernels`) are numba-compiled with numpy references.
 """
 
-from ltr.objectives._kernels import (
-    HAVE_NUMBA, lambdarank_grad_hess, lambdarank_numpy, lightgbm_sigmoid, ranknet_grad_hess, ranknet_loss,
-    ranknet_numpy,
-)
 from ltr.objectives.base import (
-    BACKENDS, LABEL_KINDS, Objective, available_objectives, get_objective, quantize, register, registry,
+    LABEL_KINDS, Objective, available_objectives, get_objective, objective_backends, quantize, register,
+    registry,
 )
 from ltr.objectives.lambdarank import LambdaRank, LambdaRankMAP, LambdaRankRef, default_label_gain
 from ltr.objectives.listwise import RankXENDCG
 from ltr.objectives.pointwise import Binary, Multiclass, Regression
 from ltr.objectives.ranknet import RankNet
 
+_KERNELS = {"HAVE_NUMBA", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid", "ranknet_grad_hess",
+            "ranknet_loss", "ranknet_numpy", "ranknet_sampled_grad_hess", "ranknet_sampled_reference"}
+
+
+def __getattr__(name):
+    # the gradient kernels import numba (about a second); listing or parsing objectives does not need them
+    if name in _KERNELS:
+        from ltr.objectives import _kernels
+        return getattr(_kernels, name)
+    raise AttributeError(f"module 'ltr.objectives' has no attribute {name!r}")
+
+
 __all__ = [
-    "BACKENDS", "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
+    "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
     "Multiclass", "Objective", "RankNet", "RankXENDCG", "Regression", "available_objectives",
     "default_label_gain", "get_objective", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid",
-    "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "register", "registry",
+    "objective_backends", "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "ranknet_sampled_grad_hess",
+    "ranknet_sampled_reference", "register", "registry",
 ]

@@ -10,6 +10,18 @@ RankNet speed-up: with ``e_i = exp(a (s_i - max s))``, ``1 - p_ij = e_j / (e_i +
 ``p_ij (1 - p_ij) = e_i e_j / (e_i + e_j)^2``, so a pair costs one division instead of an exponential.
 It is used when ``a (max s - min s) <= 600`` within a query (no underflow); otherwise the kernel
 evaluates the logistic function pair by pair.
+
+Sampled RankNet (``ranknet(pairs_per_doc=k)``): each document draws ``k`` partners, uniformly with
+replacement, among the documents of its query with another label (all of them, once each, when it has at
+most ``k``). A draw of partner ``b`` by anchor ``a`` adds the pair's terms to both documents with weight
+``1 / (c_a + c_b)``, where ``c_x = min(k / m_x, 1)`` is the expected number of times ``x`` draws a given
+partner and ``m_x`` its number of partners with another label. Every label-discordant pair is then counted
+``c_a + c_b`` times in expectation, so the estimate is unbiased for the full gradient and the full diagonal
+hessian; when every document has at most ``k`` partners it *is* the full gradient (each pair counted twice
+with weight 1/2). The draws come from a splitmix64 stream per query seeded with ``(seed, query index, bits
+of the query's scores)``: new pairs at every boosting iteration (the scores change), the same pairs for the
+same inputs, independent of the thread schedule. :func:`ranknet_sampled_reference` is the pure-Python
+reference (same stream, pair by pair).
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ except ImportError:  # pragma: no cover - exercised only without numba
 
 __all__ = [
     "HAVE_NUMBA", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid", "ranknet_grad_hess",
-    "ranknet_numpy", "ranknet_loss",
+    "ranknet_numpy", "ranknet_loss", "ranknet_sampled_grad_hess", "ranknet_sampled_reference",
 ]
 
 #: Largest a*(max s - min s) within a query for which the exp-ratio form of RankNet is used.
@@ -85,6 +97,92 @@ def ranknet_numpy(labels, scores, offsets, sigma=1.0, normalize=False):
         if normalize:
             g_q, h_q = g_q / n_pairs, h_q / n_pairs
         grad[lo:hi], hess[lo:hi] = g_q, h_q
+    return grad, hess
+
+
+_MASK64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX1, _MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+_INV_2_53 = 1.0 / 9007199254740992.0
+
+
+def _splitmix64(state: int) -> tuple[int, int]:
+    """(next state, output) of splitmix64 (Steele, Lea, Flood 2014), on Python ints modulo 2^64."""
+    state = (state + _GOLDEN) & _MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * _MIX1) & _MASK64
+    z = ((z ^ (z >> 27)) * _MIX2) & _MASK64
+    return state, z ^ (z >> 31)
+
+
+def _query_stream_seed(seed: int, q: int, score_bits) -> int:
+    """The per-query stream's start: seed and query index, then every score's bit pattern mixed in."""
+    _, h = _splitmix64((seed * _GOLDEN + q) & _MASK64)
+    for bits in score_bits:
+        _, h = _splitmix64(h ^ int(bits))
+    return h
+
+
+def ranknet_sampled_reference(labels, scores, offsets, sigma=1.0, normalize=False, pairs_per_doc=1, seed=0):
+    """Reference sampled RankNet gradient and hessian, pair by pair in Python (see the module docstring).
+
+    Same stream and the same pairs as the compiled kernel; ``normalize`` divides by the query's number of
+    label-discordant pairs (all of them, not the sampled ones).
+    """
+    labels = np.asarray(labels, dtype=np.float64)
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
+    bits_all = scores.view(np.uint64)
+    k = int(pairs_per_doc)
+    grad = np.zeros(len(labels))
+    hess = np.zeros(len(labels))
+    for q in range(len(offsets) - 1):
+        lo, hi = int(offsets[q]), int(offsets[q + 1])
+        n = hi - lo
+        if n < 2:
+            continue
+        order = np.argsort(-labels[lo:hi], kind="stable")
+        y, s = labels[lo:hi][order], scores[lo:hi][order]
+        start = np.zeros(n, dtype=np.int64)
+        end = np.zeros(n, dtype=np.int64)
+        i = 0
+        while i < n:
+            j = i + 1
+            while j < n and y[j] == y[i]:
+                j += 1
+            start[i:j], end[i:j] = i, j
+            i = j
+        m = n - (end - start)                                   # partners with another label
+        n_pairs = int(m.sum()) // 2
+        if n_pairs == 0:
+            continue
+        cover = np.minimum(k / np.maximum(m, 1), 1.0)
+        state = _query_stream_seed(seed, q, bits_all[lo:hi])
+        g = np.zeros(n)
+        h = np.zeros(n)
+        for a in range(n):
+            if m[a] == 0:
+                continue
+            if k >= m[a]:
+                partners = [r if r < start[a] else r + (end[a] - start[a]) for r in range(int(m[a]))]
+            else:
+                partners = []
+                for _ in range(k):
+                    state, out = _splitmix64(state)
+                    r = min(int(float(out >> 11) * _INV_2_53 * float(m[a])), int(m[a]) - 1)
+                    partners.append(r if r < start[a] else r + (end[a] - start[a]))
+            for b in partners:
+                w = 1.0 / (cover[a] + cover[b])
+                top, bottom = (a, b) if a < b else (b, a)            # sorted by label, descending
+                p, one_minus_p = _expit_pair(sigma * (s[top] - s[bottom]))
+                g[top] -= w * one_minus_p
+                g[bottom] += w * one_minus_p
+                h[top] += w * p * one_minus_p
+                h[bottom] += w * p * one_minus_p
+        scale_g, scale_h = sigma, sigma * sigma
+        if normalize:
+            scale_g, scale_h = scale_g / n_pairs, scale_h / n_pairs
+        grad[lo + order] = g * scale_g
+        hess[lo + order] = h * scale_h
     return grad, hess
 
 
@@ -259,6 +357,112 @@ if HAVE_NUMBA:
                 hess[lo + order[k]] = h[k] * scale_h
 
     @njit(cache=True)
+    def _splitmix64_nb(state):  # pragma: no cover - jit
+        state = state + np.uint64(0x9E3779B97F4A7C15)
+        z = state
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return state, z ^ (z >> np.uint64(31))
+
+    @njit(parallel=True, cache=True)
+    def _ranknet_sampled_numba(labels, scores, bits, offsets, sigma, normalize, k, seed,
+                               grad, hess):  # pragma: no cover - jit
+        n_queries = len(offsets) - 1
+        for q in prange(n_queries):
+            lo = offsets[q]
+            n = offsets[q + 1] - lo
+            if n < 2:
+                continue
+            order = np.argsort(-labels[lo:lo + n], kind="mergesort")
+            y = np.empty(n)
+            s = np.empty(n)
+            for t in range(n):
+                y[t] = labels[lo + order[t]]
+                s[t] = scores[lo + order[t]]
+            start = np.empty(n, dtype=np.int64)
+            end = np.empty(n, dtype=np.int64)
+            i = 0
+            while i < n:
+                j = i + 1
+                while j < n and y[j] == y[i]:
+                    j += 1
+                for t in range(i, j):
+                    start[t] = i
+                    end[t] = j
+                i = j
+            m = np.empty(n, dtype=np.int64)
+            total = 0
+            for t in range(n):
+                m[t] = n - (end[t] - start[t])
+                total += m[t]
+            n_pairs = total // 2
+            if n_pairs == 0:
+                continue
+            cover = np.empty(n)
+            for t in range(n):
+                cover[t] = min(k / max(m[t], 1), 1.0)
+            # per-query stream: seed and query index, then the query's score bits (row order)
+            _, h_state = _splitmix64_nb(np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(q))
+            for t in range(n):
+                _, h_state = _splitmix64_nb(h_state ^ bits[lo + t])
+            state = h_state
+            s_max = s.max()
+            use_ratio = sigma * (s_max - s.min()) <= _EXP_RANGE
+            e = np.exp(sigma * (s - s_max))
+            g = np.zeros(n)
+            hh = np.zeros(n)
+            for a in range(n):
+                ma = m[a]
+                if ma == 0:
+                    continue
+                gap = end[a] - start[a]
+                exhaustive = k >= ma
+                count = ma if exhaustive else k
+                for d in range(count):
+                    if exhaustive:
+                        r = d
+                    else:
+                        state, out = _splitmix64_nb(state)
+                        r = int(np.float64(out >> np.uint64(11)) * _INV_2_53 * np.float64(ma))
+                        if r > ma - 1:
+                            r = ma - 1
+                    b = r if r < start[a] else r + gap
+                    w = 1.0 / (cover[a] + cover[b])
+                    if a < b:
+                        top = a
+                        bottom = b
+                    else:
+                        top = b
+                        bottom = a
+                    if use_ratio:
+                        rr = 1.0 / (e[top] + e[bottom])
+                        q1 = e[bottom] * rr
+                        ph = e[top] * rr * q1
+                    else:
+                        x = sigma * (s[top] - s[bottom])
+                        if x >= 0:
+                            z = np.exp(-x)
+                            q1 = z / (1.0 + z)
+                            p = 1.0 / (1.0 + z)
+                        else:
+                            z = np.exp(x)
+                            q1 = 1.0 / (1.0 + z)
+                            p = z / (1.0 + z)
+                        ph = p * q1
+                    g[top] -= w * q1
+                    g[bottom] += w * q1
+                    hh[top] += w * ph
+                    hh[bottom] += w * ph
+            scale_g = sigma
+            scale_h = sigma * sigma
+            if normalize:
+                scale_g /= n_pairs
+                scale_h /= n_pairs
+            for t in range(n):
+                grad[lo + order[t]] = g[t] * scale_g
+                hess[lo + order[t]] = hh[t] * scale_h
+
+    @njit(cache=True)
     def _lgb_sigmoid_scalar(delta, lo, factor, table):  # pragma: no cover - jit
         if delta <= lo:
             return table[0]
@@ -353,6 +557,21 @@ def ranknet_grad_hess(labels, scores, offsets, sigma=1.0, normalize=False, *, us
     hess = np.zeros(len(labels))
     _ranknet_numba(labels, scores, np.ascontiguousarray(offsets, dtype=np.int64), float(sigma),
                    bool(normalize), grad, hess)
+    return grad, hess
+
+
+def ranknet_sampled_grad_hess(labels, scores, offsets, sigma=1.0, normalize=False, pairs_per_doc=1, seed=0, *,
+                              use_numba=True):
+    """Sampled RankNet gradient and hessian (module docstring), compiled when numba is available; the
+    reference :func:`ranknet_sampled_reference` otherwise (same pairs, pure Python: slow)."""
+    labels = np.ascontiguousarray(labels, dtype=np.float64)
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
+    if not (use_numba and HAVE_NUMBA):
+        return ranknet_sampled_reference(labels, scores, offsets, sigma, normalize, pairs_per_doc, seed)
+    grad = np.zeros(len(labels))
+    hess = np.zeros(len(labels))
+    _ranknet_sampled_numba(labels, scores, scores.view(np.uint64), np.ascontiguousarray(offsets, dtype=np.int64),
+                           float(sigma), bool(normalize), int(pairs_per_doc), int(seed), grad, hess)
     return grad, hess
 
 

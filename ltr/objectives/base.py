@@ -30,14 +30,15 @@ import numpy as np
 
 from ltr.errors import ConfigError, DataError, LabelError, UnknownNameError
 from ltr.naming import check_params, format_spec, parse_spec, select
-from ltr.schema import check_group_sizes
 
 __all__ = [
-    "BACKENDS", "LABEL_KINDS", "Objective", "available_objectives", "get_objective", "register", "registry",
+    "LABEL_KINDS", "Objective", "available_objectives", "get_objective", "objective_backends", "register",
+    "registry",
 ]
 
-#: Backends an objective can run on, with the library each stands for.
-BACKENDS: dict[str, str] = {"lightgbm": "LightGBM >= 4", "xgboost": "XGBoost >= 3"}
+# The list of backends lives in one place, the backend registry (ltr.models.backends, a floor above):
+# an objective names the backends it runs on in ``backends``, and tests/models/test_backends.py checks every
+# name against the registry. Here only the union of those names is known (objective_backends).
 
 #: Kinds of relevance labels: 0/1, integer grades 0..k, any real number.
 LABEL_KINDS: dict[str, str] = {
@@ -54,11 +55,15 @@ def register(cls: type[Objective]) -> type[Objective]:
     """Class decorator adding an :class:`Objective` subclass to :data:`registry` under ``cls.name``."""
     if cls.name in registry:
         raise RuntimeError(f"objective {cls.name!r} registered twice; this is a bug in ltr, please report it")
-    bad = [b for b in cls.backends if b not in BACKENDS]
-    if bad:
-        raise RuntimeError(f"objective {cls.name!r} names unknown backends {bad}; this is a bug in ltr")
+    if not cls.backends:
+        raise RuntimeError(f"objective {cls.name!r} names no backend; this is a bug in ltr")
     registry[cls.name] = cls
     return cls
+
+
+def objective_backends() -> list[str]:
+    """The backends some registered objective runs on (derived from the registry, never written by hand)."""
+    return sorted({b for cls in registry.values() for b in cls.backends})
 
 
 def available_objectives() -> list[str]:
@@ -195,6 +200,7 @@ def as_labels(labels, *, name: str = "labels") -> np.ndarray:
 
 def as_group_sizes(group_sizes, n_rows: int) -> np.ndarray:
     """Positive integer group sizes summing to ``n_rows`` (GroupError naming both numbers otherwise)."""
+    from ltr.schema import check_group_sizes      # here: ltr.schema imports pandas, which listing objectives avoids
     return check_group_sizes(group_sizes, n_rows)
 
 
@@ -357,7 +363,7 @@ class Objective:
     # -- backend plumbing ---------------------------------------------------------------------------
     def check_backend(self, backend: str) -> str:
         """``backend`` if this objective runs on it; UnknownNameError / ConfigError listing the valid ones."""
-        select(BACKENDS, backend, what="backend")
+        select(dict.fromkeys(objective_backends()), backend, what="backend")
         if backend not in self.backends:
             raise ConfigError(f"objective {self!r} is not available on {backend}; it runs on "
                               f"{list(self.backends)}. Choose another backend or objective (objectives on "
@@ -388,7 +394,50 @@ class Objective:
         y = as_labels(labels)
         sizes = as_group_sizes(group_sizes, len(y))
         refuse_nonfinite(y, sizes, f"objective {self!r}")
-        self._check_kind(self.transform_labels(y, backend=backend), sizes, backend)
+        mapped = self.transform_labels(y, backend=backend)
+        self._check_kind(mapped, sizes, backend)
+        self._check_signal(y, mapped, sizes)
+
+    def _check_signal(self, raw: np.ndarray, y: np.ndarray, sizes: np.ndarray) -> None:
+        """Refuse labels that leave nothing to learn; warn when a threshold empties most queries.
+
+        A threshold (``threshold=``) or quantisation (``quantize=``) that maps every training label to one
+        value is refused: ``lambdarank_map(threshold=5)`` on labels 0..2 has no relevant document anywhere.
+        So are pairwise and listwise objectives on labels that are all equal (no pair differs). When the
+        mapping leaves more than half of the queries that had different labels with one label only (no
+        gradient from them, for a pairwise or listwise objective), a UserWarning says how many.
+        """
+        if not y.size:
+            return
+        mapping = {k: self.params[k] for k in ("threshold", "quantize") if self.params.get(k) is not None}
+        how = ", ".join(f"{k}={v!r}" for k, v in mapping.items())
+        lo, hi = float(raw.min()), float(raw.max())
+        if mapping and y.min() == y.max() and lo != hi:
+            if "threshold" in mapping:
+                t = mapping["threshold"]
+                side = ("no training label is >= {t:g}, so no document is relevant" if y[0] == 0 else
+                        "every training label is >= {t:g}, so every document is relevant").format(t=t)
+                fix = (f"Choose a threshold inside the labels' range, e.g. threshold={min(1.0, hi):g}"
+                       if y[0] == 0 else f"Raise the threshold above {lo:g}")
+            else:
+                side = f"every training label falls into grade {y[0]:g}"
+                fix = "Choose quantisation thresholds inside the labels' range"
+            raise LabelError(f"objective {self!r}: {side} (labels range {lo:g}..{hi:g}, {how}); there is nothing "
+                             f"to learn. {fix}.")
+        if lo == hi and (mapping or self.family != "pointwise"):
+            raise LabelError(f"objective {self!r}: all {y.size} training labels are {lo:g}, so no two documents "
+                             f"differ and there is nothing to learn. Check the labels (a file of unjudged "
+                             f"candidates?), or add documents of other grades.")
+        if mapping and self.family != "pointwise":
+            starts = offsets_of(sizes)[:-1]
+            raw_varies = np.maximum.reduceat(raw, starts) != np.minimum.reduceat(raw, starts)
+            y_varies = np.maximum.reduceat(y, starts) != np.minimum.reduceat(y, starts)
+            lost = int(np.sum(raw_varies & ~y_varies))
+            if lost and 2 * lost > int(np.sum(raw_varies)):
+                import warnings
+                warnings.warn(f"objective {self!r} ({how}) leaves {lost} of the {int(np.sum(raw_varies))} training "
+                              f"queries that have different labels with a single label after the mapping: they "
+                              f"contribute no gradient (labels range {lo:g}..{hi:g})", UserWarning, stacklevel=3)
 
     def transform_labels(self, labels, *, backend: str) -> np.ndarray:
         """Labels handed to the backend (float64). Identity unless the objective quantises or binarises."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ltr.errors import ConfigError, GroupError, LabelError
-from ltr.objectives._kernels import lambdarank_grad_hess
 from ltr.objectives.base import (
     Objective, apply_weights, boolean, check_grades, choice, grad_inputs, optional_float, positive_float,
     positive_int, quantize, quantize_edges, register, where,
@@ -125,6 +124,7 @@ class _LambdaParams(Objective):
             check_grades(self, y, sizes, len(gain) - 1, backend="the reference implementation",
                           why_max=f"the gain table has {len(gain)} entries", fix_max="Pass label_gain.")
         p = self.params
+        from ltr.objectives._kernels import lambdarank_grad_hess   # numba loads on first use, not with the registry
         grad, hess = lambdarank_grad_hess(y, s, offsets, gain, p["truncation_level"], p["norm"], p["sigmoid"],
                                           use_numba=use_numba)
         return apply_weights(grad, hess, weights)

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from ltr.objectives.base import Objective, check_grades, integer, quantize, quantize_edges, register
+from ltr.objectives.base import Objective, _bad, check_grades, integer, quantize, quantize_edges, register
+
+#: LightGBM's seeds are C ints and a seed s draws what s mod 2^31 draws: larger ones are refused, not folded.
+_MAX_SEED = 2**31 - 1
 
 
-def _optional_int(value, key, owner):
-    return None if value is None else integer(value, key, owner)
+def _optional_seed(value, key, owner):
+    if value is None:
+        return None
+    value = integer(value, key, owner)
+    if not 0 <= value <= _MAX_SEED:
+        raise _bad(owner, key, f"None or an int in [0, {_MAX_SEED}] (LightGBM's seeds are 32-bit signed ints; "
+                               f"a larger seed would silently repeat a smaller one)", value)
+    return value
 
 __all__ = ["RankXENDCG"]
 
@@ -45,7 +54,7 @@ class RankXENDCG(Objective):
     backends = ("lightgbm",)
     label_kinds = frozenset({"binary", "graded"})
     native = {"lightgbm": "rank_xendcg"}
-    _spec = {"objective_seed": (None, _optional_int), "quantize": (None, quantize_edges)}
+    _spec = {"objective_seed": (None, _optional_seed), "quantize": (None, quantize_edges)}
 
     def transform_labels(self, labels, *, backend: str):
         return quantize(labels, self.params["quantize"])

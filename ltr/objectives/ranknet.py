@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ltr.objectives._kernels import ranknet_grad_hess
-from ltr.objectives.base import Objective, apply_weights, boolean, grad_inputs, positive_float, register
+from ltr.objectives.base import (
+    Objective, apply_weights, boolean, grad_inputs, integer, optional_positive_int, positive_float, register,
+)
 
 __all__ = ["RankNet"]
 
@@ -31,6 +32,21 @@ class RankNet(Objective):
     normalize : bool, default=False
         Divide each query's gradients and hessians by its number of label-discordant pairs (so every
         query weighs the same whatever its size). Off by default, as in the lecture notes.
+    pairs_per_doc : int or None, default=None
+        None: every label-discordant pair (cost per query quadratic in its size). ``k``: a sampled, unbiased
+        estimate from about ``k`` pairs per document (cost linear in the query's size). Each document draws
+        ``k`` partners uniformly, with replacement, among the documents of its query with another label
+        (all of them, once each, if it has at most ``k``); a draw of ``b`` by ``a`` adds the pair's terms
+        to both with weight :math:`1 / (c_a + c_b)`, :math:`c_x = \min(k / m_x, 1)`, :math:`m_x` the number
+        of partners of :math:`x`. So every discordant pair counts once in expectation: **the expected
+        gradient and hessian are exactly the full ones** (the estimate's variance falls as :math:`1/k`),
+        and a query whose documents all have at most ``k`` partners gets its full gradient. The pairs are
+        redrawn at every boosting iteration (the stream is seeded with ``seed``, the query's index and its
+        current scores), and the same inputs give the same bits. LightGBM only (XGBoost samples pairs
+        itself: ``lambdarank_pair_method='mean'``).
+    seed : int, default=0
+        Seed of the pair sampling (unused without ``pairs_per_doc``). Independent of the Ranker's
+        ``random_state``, which objectives do not see.
 
     Backends
     --------
@@ -68,11 +84,23 @@ class RankNet(Objective):
     backends = ("lightgbm", "xgboost")
     label_kinds = frozenset({"binary", "graded", "real"})
     native = {"xgboost": "rank:pairwise"}
-    _spec = {"sigma": (1.0, positive_float), "normalize": (False, boolean)}
+    _spec = {"sigma": (1.0, positive_float), "normalize": (False, boolean),
+             "pairs_per_doc": (None, optional_positive_int), "seed": (0, integer)}
+
+    def _validate(self):
+        if self.params["seed"] < 0:
+            from ltr.errors import ConfigError
+            raise ConfigError(f"The 'seed' parameter of objective 'ranknet' must be an int >= 0. Got "
+                              f"{self.params['seed']!r} instead.")
 
     def _unsupported(self, backend):
         out = []
         if backend == "xgboost":
+            if self.params["pairs_per_doc"] is not None:
+                out.append(f"pairs_per_doc={self.params['pairs_per_doc']!r} is ltr's pair sampler, a custom "
+                           f"LightGBM objective; XGBoost samples pairs itself (params={{'lambdarank_pair_method': "
+                           f"'mean', 'lambdarank_num_pair_per_sample': k}} with objective 'lambdarank' or its "
+                           f"rank:pairwise), so use backend='lightgbm' or drop pairs_per_doc")
             if self.params["sigma"] != 1.0:
                 out.append(f"sigma={self.params['sigma']!r}: XGBoost's rank:pairwise has no scale (sigma is 1); "
                            f"use backend='lightgbm' or sigma=1.0")
@@ -105,6 +133,11 @@ class RankNet(Objective):
                     "leaf values are half: (eta, reg_lambda, min_child_weight) on XGBoost = (eta/2, "
                     "reg_lambda/2, min_child_weight/2) with ltr's ranknet",
                     "XGBoost ranking weights are per query (one per group), normalised to mean 1"]
+        if self.params["pairs_per_doc"] is not None:
+            return [f"sampled pairs: about {self.params['pairs_per_doc']} label-discordant partners per document, "
+                    f"redrawn every iteration (seed {self.params['seed']}), weighted so that the expected "
+                    f"gradient and hessian are the all-pairs ones; numba kernel (reference: "
+                    f"ltr.objectives.ranknet_sampled_reference)"]
         return ["all label-discordant pairs of each query; numba kernel (numpy reference: "
                 "ltr.objectives.ranknet_numpy)"]
 
@@ -118,13 +151,20 @@ class RankNet(Objective):
         group_sizes : array-like of int, summing to n_samples
         weights : array-like of shape (n_samples,), optional
         use_numba : bool, default=True
-            False runs the numpy reference (:func:`ltr.objectives.ranknet_numpy`).
+            False runs the reference (:func:`ltr.objectives.ranknet_numpy`, or
+            :func:`ltr.objectives.ranknet_sampled_reference` with ``pairs_per_doc``).
 
         Returns
         -------
         grad, hess : ndarray of shape (n_samples,), float64
         """
         y, s, _, offsets = grad_inputs(labels, scores, group_sizes)
-        grad, hess = ranknet_grad_hess(y, s, offsets, self.params["sigma"], self.params["normalize"],
-                                       use_numba=use_numba)
+        # numba loads on first use, not with the registry
+        from ltr.objectives._kernels import ranknet_grad_hess, ranknet_sampled_grad_hess
+        p = self.params
+        if p["pairs_per_doc"] is not None:
+            grad, hess = ranknet_sampled_grad_hess(y, s, offsets, p["sigma"], p["normalize"], p["pairs_per_doc"],
+                                                   p["seed"], use_numba=use_numba)
+        else:
+            grad, hess = ranknet_grad_hess(y, s, offsets, p["sigma"], p["normalize"], use_numba=use_numba)
         return apply_weights(grad, hess, weights)

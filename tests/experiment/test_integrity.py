@@ -104,3 +104,13 @@ def test_a_toml_file_that_is_not_utf8_is_one_line(tmp_path):
     path.write_bytes('name = "caf\xe9"\n'.encode("latin-1"))
     with pytest.raises(ConfigError, match=r"latin1.toml:1: not UTF-8 text \(byte 0xe9\); save the file as UTF-8"):
         load_experiment(path)
+
+
+def test_queries_without_relevant_documents_are_listed_with_their_rule(tmp_path):
+    """Issue 11: such test queries were scored by the norel rule without a word."""
+    from ltr.experiment.reporting import queries_without_relevant
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "f1.qrels").write_text("q1 0 d1 1\nq1 0 d2 0\nq2 0 d1 0\nq2 0 d3 0\n")
+    lines = queries_without_relevant(tmp_path, ["f1"], ["nDCG@10", "nDCG(gain='exp', norel=1)@10", "AP"])
+    assert lines == ["Fold f1: 1 of 2 test queries have no relevant document (q2); nDCG@10, AP score them 0; "
+                     "nDCG(gain='exp', norel=1)@10 score them 1 (the metric's norel rule)."]

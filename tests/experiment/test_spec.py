@@ -125,11 +125,11 @@ def test_collection_declaration_is_canonical():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    ({"metrics": ["nDCG@10", "P@10", "nDCG@10"]}, r"metrics \(in their canonical form\) lists \['nDCG@10'\] more "
-                                                  r"than once"),
+    ({"metrics": ["nDCG@10", "P@10", "ndcg_cut_10"]}, r"metrics \(in their canonical form\) lists \['nDCG@10'\] "
+                                                      r"more than once"),
     ({"seeds": [0, 1, 0]}, r"seeds lists \['0'\] more than once"),
     ({"backends": ["lightgbm", "lightgbm"]}, r"backends lists \['lightgbm'\] more than once"),
-    ({"seeds": [2**32]}, r"seed 4294967296 is outside \[0, 2\^32 - 1\]"),
+    ({"seeds": [2**31]}, r"seed 2147483648 is outside \[0, 2147483647\] \(2\^31 - 1\)"),
     ({"seeds": [-1]}, r"seed -1 is outside"),
     ({"tuning": {"space": {"reg_lambda": ["log", 0, 10]}}}, r"a 'log' range needs low > 0"),
     ({"tuning": {"space": {"num_leaves": ["int", 2.5, 10]}}}, r"an 'int' range needs integer bounds"),
@@ -148,7 +148,13 @@ def test_metric_names_are_canonical():
     exp = Experiment(name="x", data=DATA, objectives=["lambdarank"], metrics=["nDCG@10", "P@10"],
                      expected={"nDCG@10": [0.5, 0.1]})
     assert exp.metrics == ("nDCG@10", "P@10")
-    assert exp.training.eval_metric == "nDCG(gain='exp', norel=1, ties='row')@10"
+    assert exp.primary == "nDCG@10" and exp.stop_metric == "nDCG@10"      # the first metric, by default
+    explicit = Experiment(name="x", data=DATA, objectives=["lambdarank"], metrics=["AP", "nDCG@10"],
+                          primary="nDCG@10", training={"eval_metric": "nDCG(gain='exp', norel=1, ties='row')@10"})
+    assert explicit.primary == "nDCG@10"
+    assert explicit.stop_metric == "nDCG(gain='exp', norel=1, ties='row')@10"
+    with pytest.raises(ConfigError, match=r"primary metric 'RR' is not in metrics"):
+        Experiment(name="x", data=DATA, objectives=["lambdarank"], metrics=["AP"], primary="RR")
 
 
 def test_systems_are_typed():

@@ -1,19 +1,23 @@
-"""Fuzzing the parsers: no input may crash them with anything but our typed errors.
+"""Fuzzing the readers: no input may crash them with anything but our typed errors.
 
 Oracle: the contract itself. Arbitrary bytes and near-valid text built from the format's own tokens either
 parse or raise an :class:`~ltr.errors.LTRError`; the fast path never disagrees with the line-by-line
 check (which would say "this is a bug in ltr"); and whatever parses, written back, reads back equal.
+Every reader is here: LETOR/SVMlight and .query files, TREC qrels and runs, SMART, TREC documents and
+topics, JSONL and TSV collections (experiment TOML files: tests/experiment/test_load_fuzz.py).
+
+CI runs the derandomized "ci" profile (tests/conftest.py); ``HYPOTHESIS_PROFILE=deep`` runs ten times the
+examples with random seeds. Counterexamples found stay below as explicit ``@example``s.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ltr.errors import LTRError
@@ -21,8 +25,9 @@ from ltr.io import letor
 from ltr.io.letor import read_letor, read_query_file, write_letor
 from ltr.io.trec import read_qrels, read_run, write_qrels, write_run
 
-# LTR_FUZZ_EXAMPLES=2000 for a longer local run
-SETTINGS = settings(max_examples=int(os.environ.get("LTR_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+from tests.conftest import examples
+
+SETTINGS = settings(max_examples=examples(150))
 
 # near-valid pieces of LETOR lines: good and bad labels, qids, features, comments, separators
 LETOR_TOKENS = st.sampled_from([
@@ -184,3 +189,127 @@ def test_run_round_trip_of_any_float64(scores):
     write_run(run, path)
     back = read_run(path).set_index("docid")["score"]
     assert np.array_equal(back.loc[run.docid].to_numpy().view(np.uint64), run.score.to_numpy().view(np.uint64))
+
+
+# -- the collection readers: SMART, TREC documents and topics, JSONL, TSV ------------------------------------
+def _only_ltr_errors(fn, *args, **kwargs):
+    """Call ``fn``; an LTRError is an accepted refusal, anything else (or a crash) fails the test."""
+    try:
+        return fn(*args, **kwargs)
+    except LTRError:
+        return None
+
+
+ODD = ["", " ", "\t", "\r", "\r\n", "\x00", "\x0c", "\xff", "\u00e9", "\u00a0", "\u2028", "\ufeff", "\x1c"]
+SMART_TOKENS = st.sampled_from([
+    ".I 1", ".I 2", ".I 01", ".I", ".I x", ".I 1_0", ".T", ".W", ".B", ".A", ".X", ".K", ".Z", ".5 percent",
+    "text", "CACM May, 1960", "CACM June, 1961", "1959", "2\t5\t1", "1 5 2", "3\t4\t1", "x 5 1", "1 5", "7",
+    "9 1", "1 2 0 0", *ODD])
+SMART_TEXT = st.lists(st.lists(SMART_TOKENS, max_size=3).map(" ".join), max_size=14).map("\n".join)
+
+
+@SETTINGS
+@given(docs=st.one_of(st.binary(max_size=300), SMART_TEXT.map(_encode)),
+       qrels=st.one_of(st.binary(max_size=60), TREC_TEXT.map(_encode)),
+       links=st.sampled_from([None, "cacm", "symmetric"]), dates=st.sampled_from([None, "cacm"]))
+def test_smart_readers_never_crash(docs, qrels, links, dates):
+    from ltr.io.smart import load_smart, read_smart, read_smart_qrels
+    path = _tmp_file(docs, "docs.all")
+    q = path.with_name("qrels")
+    q.write_bytes(qrels)
+    _only_ltr_errors(read_smart, path)
+    _only_ltr_errors(read_smart_qrels, q)
+    c = _only_ltr_errors(load_smart, path, path, q, links=links, dates=dates)
+    if c is not None and c.links is not None:
+        assert set(c.links.source) | set(c.links.target) <= set(c.documents.docid)
+
+
+TREC_DOC_TOKENS = st.sampled_from([
+    "<DOC>", "</DOC>", "<DOCNO>", "</DOCNO>", "<TEXT>", "</TEXT>", "a", "b", "a b", "12", "<top>", "</top>",
+    "<num>", "</num>", "Number:", "401", "<title>", "</title>", "<desc>", "Description:", "<narr>", "<", ">",
+    "\n", *ODD])
+TREC_DOC_TEXT = st.lists(TREC_DOC_TOKENS, max_size=30).map("".join)
+
+
+@SETTINGS
+@given(data=st.one_of(st.binary(max_size=300), TREC_DOC_TEXT.map(_encode)),
+       field=st.sampled_from(["title", "desc", "narr", "num", "x"]))
+def test_trec_document_and_topic_readers_never_crash(data, field):
+    from ltr.io.trec_docs import read_trec_docs, read_trec_topics
+    path = _tmp_file(data, "f.trec")
+    docs = _only_ltr_errors(read_trec_docs, path)
+    topics = _only_ltr_errors(read_trec_topics, path, field=field)
+    if docs is not None:
+        assert docs.docid.is_unique and all(d and not any(c in d for c in " \t\n\r") for d in docs.docid)
+    if topics is not None:
+        assert topics.qid.is_unique
+
+
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True),
+                         st.text(max_size=6), st.sampled_from(["2021-06-15T08:00:00Z", "2020-01-01", "not a date",
+                                                               "1_0", "1e3", "", " "]))
+JSON_VALUES = st.recursive(JSON_SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                                 st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+                           max_leaves=6)
+KEYS = st.sampled_from(["docid", "qid", "title", "body", "url", "timestamp", "links", "query", "query_time", "label",
+                        "x"])
+
+
+def _json_line(obj) -> str:
+    import json
+    try:
+        return json.dumps(obj, allow_nan=True)
+    except (ValueError, OverflowError):
+        return "{}"
+
+
+JSONL_TEXT = st.lists(st.one_of(st.dictionaries(KEYS, JSON_VALUES, max_size=6), JSON_VALUES).map(_json_line)
+                      | st.sampled_from(["", "{", "[1]", '{"docid": "1"', "\ufeff{}", "\r"]),
+                      max_size=6).map("\n".join)
+
+
+@SETTINGS
+@given(docs=st.one_of(st.binary(max_size=200), JSONL_TEXT.map(_encode)),
+       queries=st.one_of(st.binary(max_size=80), JSONL_TEXT.map(_encode)),
+       qrels=st.one_of(st.none(), st.binary(max_size=80), JSONL_TEXT.map(_encode), TREC_TEXT.map(_encode)))
+def test_jsonl_loader_never_crashes(docs, queries, qrels):
+    from ltr.io.jsonl import load_jsonl, write_jsonl
+    d = _tmp_file(docs, "docs.jsonl")
+    q = d.with_name("queries.jsonl")
+    q.write_bytes(queries)
+    r = None
+    if qrels is not None:
+        r = d.with_name("qrels.jsonl")
+        r.write_bytes(qrels)
+    c = _only_ltr_errors(load_jsonl, d, q, r)
+    if c is not None:
+        # whatever loads, written back, loads back equal
+        out = write_jsonl(c, d.parent / "back")
+        back = load_jsonl(out["docs"], out["queries"], out["qrels"], name=c.name, fields=c.fields)
+        assert back.documents[list(c.fields)].equals(c.documents[list(c.fields)])
+        assert back.queries.qid.tolist() == c.queries.qid.tolist() and back.qrels.equals(c.qrels)
+
+
+TSV_TOKENS = st.sampled_from(["docid", "qid", "query", "title", "body", "url", "timestamp", "query_time", "d1", "d2",
+                              "q1", "2020-01-01", "x", "", "\t", "\"", "'", "#", *ODD])
+TSV_TEXT = st.lists(st.lists(TSV_TOKENS, max_size=5).map("\t".join), max_size=6).map("\n".join)
+
+
+@SETTINGS
+@example(docs=b"docid\n\t\t", queries=b"", links=None)       # found by the deep profile (seed 1)
+@example(docs=b"docid\n\t", queries=b"", links=None)
+@given(docs=st.one_of(st.binary(max_size=200), TSV_TEXT.map(_encode)),
+       queries=st.one_of(st.binary(max_size=80), TSV_TEXT.map(_encode)),
+       links=st.one_of(st.none(), TSV_TEXT.map(_encode)))
+def test_tsv_loader_never_crashes(docs, queries, links):
+    from ltr.io.tsv import load_tsv
+    d = _tmp_file(docs, "docs.tsv")
+    q = d.with_name("queries.tsv")
+    q.write_bytes(queries)
+    lk = None
+    if links is not None:
+        lk = d.with_name("links.tsv")
+        lk.write_bytes(links)
+    c = _only_ltr_errors(load_tsv, d, q, links_path=lk)
+    if c is not None:
+        assert c.documents.docid.is_unique and all(isinstance(v, str) for v in c.documents.docid)

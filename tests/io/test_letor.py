@@ -18,7 +18,7 @@ from ltr.errors import DataError, GroupError, ParseError, SchemaError
 from ltr.io import _bytes as B
 from ltr.io import letor
 from ltr.io.letor import read_letor, read_letor_folds, read_query_file, write_letor
-from tests.conftest import shared_path
+from tests.conftest import REPO, shared_path
 
 
 def _write(tmp_path, text, name="data.txt", mode="w"):
@@ -431,3 +431,211 @@ def test_folds_errors(tmp_path):
     assert fold == "Fold1" and splits["vali"] is None and splits["test"].qids.tolist() == ["2"]
     with pytest.raises(DataError, match=r"does not exist"):
         read_letor_folds(tmp_path / "nope")
+
+
+# -- issue 11: what was read wrong or crashed -----------------------------------------------------------
+def test_utf8_bom_is_not_part_of_the_first_label(tmp_path, monkeypatch):
+    """Oracle: the same file without the BOM (Windows editors write one; it is not data)."""
+    a = read_letor(_write(tmp_path, b"\xef\xbb\xbf2 qid:1 1:0.5\n0 qid:1 2:1\n", "a.txt", "wb"))
+    b = read_letor(_write(tmp_path, b"2 qid:1 1:0.5\n0 qid:1 2:1\n", "b.txt", "wb"))
+    _assert_same(a, b)
+    monkeypatch.setattr(letor, "_BLOCK_BYTES", 2)               # a block boundary inside the BOM
+    _assert_same(read_letor(tmp_path / "a.txt"), b)
+
+
+@pytest.mark.parametrize("token", ["1_0", "infinity", "0x10", "1e", ".", "+", "1.5.2", "\u00a01", "1\u2003",
+                                   "\uff11", "1d0", "nan(1)"])
+@pytest.mark.parametrize("where", ["label", "value"])
+@pytest.mark.parametrize("use_numba", [True, False], ids=["numba", "numpy"])
+def test_numbers_follow_svmlight_grammar_not_python_float(tmp_path, monkeypatch, token, where, use_numba):
+    """Oracle: SVMlight's and trec_eval's grammar (sign, digits, point, exponent); Python's float() reads
+    '1_0' as 10 and strips Unicode spaces, which no SVMlight tool writes."""
+    monkeypatch.setattr(letor, "_USE_NUMBA", use_numba)
+    line = f"{token} qid:1 1:1" if where == "label" else f"1 qid:1 1:{token}"
+    p = _write(tmp_path, f"0 qid:1 1:0.5\n{line}\n", "g.txt")
+    what = r"expected a numeric relevance label" if where == "label" else r"expected a number after '1:'"
+    with pytest.raises(ParseError, match=_where(p, 2) + what):
+        read_letor(p, allow_nonfinite=True)
+
+
+@pytest.mark.parametrize("token,value", [("+1", 1.0), ("1.", 1.0), (".5", 0.5), ("-.5e-1", -0.05), ("1E2", 100.0),
+                                         ("007", 7.0), ("1e-45", 1.401298464324817e-45)])
+def test_numbers_the_grammar_accepts(tmp_path, token, value):
+    """Oracle: C's strtod on the same text (these are all valid SVMlight numbers)."""
+    ds = read_letor(_write(tmp_path, f"{token} qid:1 1:{token}\n"))
+    assert ds.labels[0] == float(token) and ds.X[0, 0] == np.float32(value)
+
+
+def test_nonfinite_tokens_in_any_letter_case(tmp_path):
+    """Oracle: what numpy and R print for non-finite values (nan, inf, -inf, NaN, Inf)."""
+    X = read_letor(_write(tmp_path, "1 qid:1 1:NaN 2:-Inf 3:inf 4:+inf\n"), allow_nonfinite=True).X
+    assert np.isnan(X[0, 0]) and X[0, 1] == -np.inf and X[0, 2] == np.inf and X[0, 3] == np.inf
+
+
+@pytest.mark.parametrize("use_numba", [True, False], ids=["numba", "numpy"])
+def test_cr_only_line_ends_are_read_as_lines(tmp_path, monkeypatch, use_numba):
+    """Oracle: the same file with LF line ends (an old Mac file; it used to be read as one row)."""
+    monkeypatch.setattr(letor, "_USE_NUMBA", use_numba)
+    text = "2 qid:1 1:0.5 #docid = a\n0 qid:1 2:1 #docid = b\n1 qid:2 1:3 #docid = c\n"
+    lf = read_letor(_write(tmp_path, text, "lf.txt"))
+    cr = read_letor(_write(tmp_path, text.replace("\n", "\r").encode(), "cr.txt", "wb"))
+    _assert_same(cr, lf)
+    monkeypatch.setattr(letor, "_BLOCK_BYTES", 7)
+    _assert_same(read_letor(tmp_path / "cr.txt"), lf)
+    mixed = _write(tmp_path, b"1 qid:1 1:1\r0 qid:1 1:2\r1 qid:1 1:3\n", "mixed.txt", "wb")
+    with pytest.raises(ParseError, match=_where(mixed, 3) + r"LF line end in a file whose earlier lines end in CR"):
+        read_letor(mixed)
+
+
+@pytest.mark.parametrize("use_numba", [True, False], ids=["numba", "numpy"])
+def test_a_lone_cr_inside_an_lf_file_is_refused(tmp_path, monkeypatch, use_numba):
+    """Oracle: the rule (a CR that does not end a CRLF pair would join two lines)."""
+    monkeypatch.setattr(letor, "_USE_NUMBA", use_numba)
+    p = _write(tmp_path, b"1 qid:1 1:1\n0 qid:1 1:2\r1 qid:1 2:1\n", "lone.txt", "wb")
+    with pytest.raises(ParseError, match=_where(p, 2) + r"a carriage return \(CR\) inside the line"):
+        read_letor(p)
+
+
+def test_a_file_with_no_features_is_one_clear_error(tmp_path):
+    """Oracle: the rule (rows with a label and qid only give a 0-column X that no model can use)."""
+    p = _write(tmp_path, "1 qid:1\n0 qid:1 # no features\n")
+    with pytest.raises(ParseError, match=re.escape(f"{p}: ") + r"no feature values: the 2 data lines"):
+        read_letor(p)
+    assert read_letor(p, n_features=3).X.tolist() == [[0, 0, 0], [0, 0, 0]]
+
+
+def test_blocks_of_blank_lines_only(tmp_path, monkeypatch):
+    """Oracle: the same rows without the blank lines (a block holding no row used to crash the reader)."""
+    monkeypatch.setattr(letor, "_BLOCK_BYTES", 16)
+    rows = "1 qid:1 1:1\n0 qid:1 2:1\n"
+    ref = read_letor(_write(tmp_path, rows, "ref.txt"))
+    for text in ("\n" * 100 + rows, rows + "\n" * 100, "1 qid:1 1:1\n" + " \n" * 60 + "0 qid:1 2:1\n",
+                 "# c\n" * 40 + rows):
+        _assert_same(read_letor(_write(tmp_path, text, "blank.txt")), ref)
+    assert len(read_letor(_write(tmp_path, "\n" * 100, "only.txt"), n_features=2)) == 0
+
+
+def test_real_32_mib_block_of_blank_lines(tmp_path):
+    """Oracle: the same two rows; the blank lines fill a whole 32 MiB block (issue 11's crash)."""
+    p = tmp_path / "b.txt"
+    with open(p, "wb") as handle:
+        handle.write(b"\n" * (letor._BLOCK_BYTES + 10))
+        handle.write(b"1 qid:1 1:1\n0 qid:1 2:1\n")
+    ds = read_letor(p)
+    assert ds.X.tolist() == [[1, 0], [0, 1]]
+    assert letor._BLOCK_BYTES == 1 << 25
+
+
+def test_one_huge_feature_id_does_not_allocate_a_dense_matrix(tmp_path, monkeypatch):
+    """Oracle: 24 rows x 999,999,999 float32 would be 89.4 GiB (and a CSR matrix one name per column); the
+    reader refuses both with the size and the way out, before allocating anything."""
+    p = _write(tmp_path, "1 qid:1 3:1 999999999:1\n" + "0 qid:1 1:1 2:2\n" * 23, "huge.txt")
+    with pytest.raises(ParseError, match=_where(p, 1) + r"a dense X of 24 x 999,999,999 float32 would need 89\.4 "
+                                                      r"GiB for 48 stored values.*sparse=True.*n_features="):
+        read_letor(p)
+    with pytest.raises(ParseError, match=_where(p, 1) + r"feature id 999,999,999 on this line would make X "
+                                                      r"999,999,999 columns wide for 48 stored values"):
+        read_letor(p, sparse=True)
+    with pytest.raises(ParseError, match=_where(p, 1) + r"feature id 999999999 exceeds n_features=3"):
+        read_letor(p, n_features=3)
+    # a sparse file that is wide but not absurd reads as CSR
+    monkeypatch.setattr(letor, "SPARSE_MAX_WIDTH", 10)
+    wide = _write(tmp_path, "1 qid:1 3:1 20:1\n0 qid:1 1:1\n", "wide.txt")
+    ds = read_letor(wide, sparse=True)
+    assert ds.X.shape == (2, 20) and ds.X.nnz == 3
+    with pytest.raises(ParseError, match=r"would make X 2,000 columns wide for 2 stored values"):
+        read_letor(_write(tmp_path, "1 qid:1 3:1 2000:1\n", "wider.txt"), sparse=True)
+
+
+def test_reading_holds_x_once(tmp_path, monkeypatch):
+    """Oracle: tracemalloc's count of the bytes numpy and Python allocate while reading. The file text is
+    never held whole (it is read in blocks) and X grows in place, so the peak stays within 1.5x the float32
+    matrix plus the allowance of one block (here 64 KiB blocks, a 7 MB text file and a 2.4 MB X)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n, d = 12_000, 50
+    X = rng.random((n, d)).astype(np.float32)
+    X[X < 0.1] = 0
+    ds = RankingDataset(X, rng.integers(0, 5, n).astype(float), np.repeat(np.arange(n // 20), 20).astype(str))
+    write_letor(ds, tmp_path / "m.txt", docids=False)
+    monkeypatch.setattr(letor, "_BLOCK_BYTES", 1 << 16)
+    read_letor(tmp_path / "m.txt")                          # compile and warm up
+    tracemalloc.start()
+    try:
+        back = read_letor(tmp_path / "m.txt")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert (tmp_path / "m.txt").stat().st_size > 2 * back.X.nbytes
+    block_allowance = 40 * (1 << 16)        # the block's scan arrays (about 33 bytes per token) and text
+    assert peak < 1.5 * back.X.nbytes + block_allowance, (peak, back.X.nbytes)
+    assert np.array_equal(back.X, X)
+
+
+# -- issue 11 item 9: test and validation files take the training width --------------------------------
+def _fold(tmp_path, train, vali, test):
+    fold = tmp_path / "Fold1"
+    fold.mkdir(exist_ok=True)
+    for name, text in (("train", train), ("vali", vali), ("test", test)):
+        (fold / f"{name}.txt").write_text(text)
+    return fold
+
+
+def test_folds_read_sparse_splits_with_the_training_width(tmp_path):
+    """Oracle: the training file's feature count (5). The test file never has feature 5 and used to be read
+    4 columns wide, which the ranker then refused as a feature mismatch (issue 11)."""
+    _fold(tmp_path, "1 qid:1 1:1 5:2\n0 qid:1 2:1\n", "1 qid:2 3:1\n", "1 qid:3 1:1 4:2\n0 qid:3 2:1\n")
+    (_, splits), = read_letor_folds(tmp_path)
+    assert [splits[k].n_features for k in ("train", "vali", "test")] == [5, 5, 5]
+    assert splits["test"].X.tolist() == [[1, 0, 0, 2, 0], [0, 1, 0, 0, 0]]
+    (_, sparse), = read_letor_folds(tmp_path, sparse=True)
+    assert sparse["vali"].X.shape == (1, 5)
+    (_, given), = read_letor_folds(tmp_path, n_features=7)
+    assert given["test"].n_features == 7
+
+
+def test_a_split_with_more_features_than_training_is_refused(tmp_path):
+    """Oracle: the rule (a model cannot use a feature it was not trained on); the message names the line,
+    the feature and the training file."""
+    fold = _fold(tmp_path, "1 qid:1 1:1 3:2\n", "1 qid:2 1:1\n", "1 qid:3 1:1\n0 qid:3 4:1\n")
+    with pytest.raises(ParseError, match=_where(fold / "test.txt", 2) + r"feature id 4 exceeds the 3 features of "
+                                         r"the training file '.*Fold1/train\.txt': a test or validation file"):
+        read_letor_folds(tmp_path)
+
+
+def test_read_letor_like_the_training_data(tmp_path):
+    """Oracle: the training dataset's width and names; an id beyond them names the line and the data."""
+    train = read_letor(_write(tmp_path, "1 qid:1 1:1 3:2\n", "train.txt"), feature_names=["a", "b", "c"])
+    test = read_letor(_write(tmp_path, "1 qid:3 1:1\n", "test.txt"), like=train)
+    assert test.feature_names == ["a", "b", "c"] and test.X.tolist() == [[1, 0, 0]]
+    bad = _write(tmp_path, "1 qid:3 4:1\n", "bad.txt")
+    with pytest.raises(ParseError, match=_where(bad, 1) + r"feature id 4 exceeds the 3 features of '.*train\.txt'"):
+        read_letor(bad, like=train)
+    with pytest.raises(SchemaError, match=r"not both"):
+        read_letor(bad, like=train, n_features=3)
+
+
+@pytest.mark.slow
+def test_mslr_shaped_file_of_the_scale_benchmark(tmp_path):
+    """Oracle: scikit-learn's SVMlight parser and the .query file of sizes, on a 3,000-row file written by
+    benchmarks/_mslr_like.py (the generator of benchmarks/bench_scale.py, MSLR-WEB30K's shape at full size)."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        from _mslr_like import write_mslr_like
+    finally:
+        sys.path.pop(0)
+    info = write_mslr_like(tmp_path / "m.txt", n_rows=3000, n_queries=25, seed=1, qids=False, chunk_rows=700)
+    ds = read_letor(tmp_path / "m.txt")
+    X, y = load_svmlight_file(str(tmp_path / "m.txt"), zero_based=False, dtype=np.float32, n_features=136)
+    assert (len(ds), ds.n_queries, ds.n_features) == (3000, 25, 136) == (info["rows"], info["queries"], 136)
+    assert np.array_equal(ds.X, X.toarray()) and np.array_equal(ds.labels, y)
+    assert set(np.unique(ds.labels)) <= {0, 1, 2, 3, 4} and ds.group_sizes.min() >= 2
+    assert ds.group_sizes.tolist() == [int(s) for s in (tmp_path / "m.txt.query").read_text().split()]
+    again = write_mslr_like(tmp_path / "m2.txt", n_rows=3000, n_queries=25, seed=1, qids=True, chunk_rows=700)
+    assert again["bytes"] > info["bytes"]                      # the same rows with qid: tokens
+    with_qids = read_letor(tmp_path / "m2.txt")
+    assert np.array_equal(with_qids.X, ds.X) and with_qids.group_sizes.tolist() == ds.group_sizes.tolist()
+    assert with_qids.unique_qids.tolist() == [str(i) for i in range(1, 26)]

@@ -64,7 +64,8 @@ def test_metrics_are_immutable():
     m = parse_metric("nDCG@10")
     with pytest.raises(AttributeError):
         m.cutoff = 5
-    assert m.gain == "linear" and m.cutoff == 10 and m.params == {"gain": "linear", "norel": 0, "ties": "docid"}
+    assert m.gain == "linear" and m.cutoff == 10 and m.params == {"gain": "linear", "norel": 0, "ties": "docid",
+                                                                     "convention": "trec_eval"}
 
 
 def test_available_metrics_come_from_the_registry():
@@ -88,7 +89,7 @@ def test_unknown_metric_lists_the_valid_ones():
 
 @pytest.mark.parametrize("name, error, pattern", [
     ("nDCG(gian='exp')@10", UnknownNameError, r"metric nDCG got unknown parameters \['gian'\]; valid: "
-                                              r"\['gain', 'norel', 'ties'\]\. did you mean 'gain'"),
+                                              r"\['convention', 'gain', 'norel', 'ties'\]\. did you mean 'gain'"),
     ("nDCG(gain='cubic')@10", ConfigError, r"gain of metric nDCG must be one of \['linear', 'exp'\], "
                                            r"got 'cubic'"),
     ("nDCG(norel=2)@10", ConfigError, r"norel of metric nDCG must be a number in \[0, 1\]"),

@@ -46,7 +46,7 @@ def test_recorder_history(data, objective, backend):
     of the model truncated to t trees (the backend's own prediction), and the metric curves of
     evals_result_."""
     train, valid, _ = data
-    ranker = Ranker(objective, backend, n_estimators=20, early_stopping_rounds=None, record=True,
+    ranker = Ranker(objective=objective, backend=backend, n_estimators=20, early_stopping_rounds=None, record=True,
                     n_jobs=1).fit(train, valid)
     hist = ranker.history_
     assert hist["iteration"].tolist() == list(range(1, 21))
@@ -77,7 +77,7 @@ def test_recorder_on_a_multiclass_objective(data):
     """Multi-output scores: no mean |lambda| (said so), pairs counted on the expected grade, whose
     oracle is LightGBM's own class probabilities after t trees."""
     train, valid, _ = data
-    ranker = Ranker("multiclass", n_estimators=5, early_stopping_rounds=None, record=True,
+    ranker = Ranker(objective="multiclass", n_estimators=5, early_stopping_rounds=None, record=True,
                     n_jobs=1).fit(train, valid)
     hist = ranker.history_
     assert hist["mean_abs_lambda"].isna().all()
@@ -86,3 +86,96 @@ def test_recorder_on_a_multiclass_objective(data):
     expected = proba @ np.arange(proba.shape[1])
     counts = pair_counts(train.labels, expected, train.group_sizes, None)
     assert tuple(hist[["pairs", "pairs_discordant", "pairs_effective"]].iloc[-1]) == counts
+
+
+# -- the public training callbacks ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_user_callback_sees_every_iteration_and_can_stop_training(data, backend):
+    """A plain function receives a CallbackEnv after each iteration, on either backend, with ltr's metric on the
+    validation set; raising EarlyStopException stops training and sets the iteration predictions use. Oracle:
+    the recorded values are evals_result_, and the model predicts with best_iteration + 1 trees."""
+    from ltr.models.callbacks import CallbackEnv, EarlyStopException
+    train, valid, test = data
+    seen = []
+
+    def spy(env):
+        assert isinstance(env, CallbackEnv) and env.backend == backend
+        assert (env.begin_iteration, env.end_iteration) == (0, 30)
+        seen.append((env.iteration, [r.metric_value for r in env.evaluation_result_list]))
+        if env.iteration == 7:
+            raise EarlyStopException(4, env.evaluation_result_list)
+
+    ranker = Ranker(objective="lambdarank", backend=backend, n_estimators=30, early_stopping_rounds=None,
+                    n_jobs=1).fit(train, valid, callbacks=[spy])
+    assert [i for i, _ in seen] == list(range(8))
+    # a plain function runs before the built-in record_evaluation (order 20), so the iteration it stopped at
+    # is not recorded (LightGBM's order)
+    assert [v[0] for _, v in seen[:-1]] == ranker.evals_result_["valid"][DEFAULT_EVAL_METRIC]
+    assert ranker.best_iteration_ == 5
+    expected = (ranker.model_.predict(test.X, num_iteration=5) if backend == "lightgbm"
+                else ranker.model_.predict(__import__("xgboost").DMatrix(test.X), iteration_range=(0, 5)))
+    np.testing.assert_array_equal(ranker.predict_scores(test), expected)
+
+
+@pytest.mark.parametrize("backend", ["lightgbm", "xgboost"])
+def test_early_stopping_callback_equals_early_stopping_rounds(data, backend):
+    """Oracle: Ranker(early_stopping_rounds=k), itself equal to the backends' own early stopping (test_ranker's
+    parity tests). early_stopping(k, metric=...) on another metric stops by that metric instead."""
+    from ltr.models.callbacks import early_stopping, record_evaluation
+    train, valid, test = data
+    kw = dict(objective="lambdarank", backend=backend, n_estimators=80, n_jobs=1, eval_metric=["nDCG@10", "AP"])
+    builtin = Ranker(early_stopping_rounds=8, **kw).fit(train, valid)
+    curves: dict = {}
+    ours = Ranker(early_stopping_rounds=None, **kw).fit(train, valid, callbacks=[early_stopping(8),
+                                                                                 record_evaluation(curves)])
+    assert ours.best_iteration_ == builtin.best_iteration_
+    np.testing.assert_array_equal(ours.predict_scores(test), builtin.predict_scores(test))
+    assert curves == ours.evals_result_
+    by_ap = Ranker(early_stopping_rounds=None, **kw).fit(train, valid, callbacks=[early_stopping(8, metric="AP")])
+    ap = by_ap.evals_result_["valid"]["AP"]
+    best = int(np.argmax(ap))             # the first best value (strictly better values only reset)
+    assert by_ap.best_iteration_ == best + 1 and len(ap) == min(80, best + 1 + 8)
+
+
+def test_callback_order_and_before_iteration(data):
+    """Callbacks run by ``order`` (plain functions first, in the order given); before_iteration callbacks run
+    before the tree with no evaluation results."""
+    from ltr.models.callbacks import log_evaluation
+    train, valid, _ = data
+    calls = []
+
+    class Late:
+        order, before_iteration = 99, False
+
+        def __call__(self, env):
+            calls.append(("late", env.iteration))
+
+    class Before:
+        order, before_iteration = 0, True
+
+        def __call__(self, env):
+            assert env.evaluation_result_list == []
+            calls.append(("before", env.iteration))
+
+    import io
+    stream = io.StringIO()
+    Ranker(n_estimators=2, early_stopping_rounds=None, n_jobs=1).fit(
+        train, valid, callbacks=[Late(), lambda env: calls.append(("first", env.iteration)), Before(),
+                                 log_evaluation(1, stream=stream)])
+    assert calls == [("before", 0), ("first", 0), ("late", 0), ("before", 1), ("first", 1), ("late", 1)]
+    assert stream.getvalue().startswith(f"[1]\tvalid's {DEFAULT_EVAL_METRIC}: ")
+
+
+def test_bad_callbacks_fail_before_training(data):
+    from ltr.errors import ConfigError
+    from ltr.models.callbacks import early_stopping
+    train, valid, _ = data
+    with pytest.raises(ConfigError, match=r"early_stopping\(metric='nDCG@5'\) is not among the evaluated metrics"):
+        Ranker(n_jobs=1).fit(train, valid, callbacks=[early_stopping(5, metric="nDCG@5")])
+    with pytest.raises(ConfigError, match=r"takes a list of callables"):
+        Ranker(n_jobs=1).fit(train, valid, callbacks=early_stopping(5))
+    with pytest.raises(ConfigError, match=r"'stopping_rounds' parameter of early_stopping must be an int >= 1"):
+        early_stopping(0)
+    with pytest.raises(ConfigError, match=r"takes no callbacks"):
+        Ranker(n_jobs=1, cluster="local").fit(train, valid, callbacks=[early_stopping(5)])

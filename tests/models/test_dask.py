@@ -67,6 +67,23 @@ def _ndcg10(ranker, data) -> float:
 
 
 # -- settings, partitions (no cluster needed) ---------------------------------------------------------------
+def test_dask_plumbing_lives_in_cluster_and_stays_importable_from_distributed():
+    """ltr.models.distributed was split along its seam: the Dask plumbing that ltr.pipeline.distributed also
+    uses (connection, partitions, their check, the worker watch) is ltr.models.cluster, which knows nothing of
+    models; the per-backend training stays in distributed, which re-exports the plumbing's public names."""
+    import ast
+    from pathlib import Path
+
+    import ltr.models.cluster as cluster
+    import ltr.models.distributed as dist
+    for name in cluster.__all__:
+        assert getattr(dist, name) is getattr(cluster, name), name
+    tree = ast.parse(Path(cluster.__file__).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert not any(m.startswith(("ltr.models", "lightgbm", "xgboost")) for m in imported), imported
+    assert callable(dist.lightgbm_train_on_cluster) and callable(dist.xgboost_train_on_cluster)
+
+
 def test_cluster_settings_are_checked():
     """Oracle: the documented settings table (CLUSTER_DEFAULTS); bad values name what is expected."""
     assert cluster_settings("tcp://10.0.0.1:8786")["address"] == "tcp://10.0.0.1:8786"
@@ -127,15 +144,15 @@ def test_mq2008_distributed_matches_single_process(cluster, mq2008, backend, tmp
     lc, _ = cluster
     train, valid, test = mq2008
     kw = {"n_estimators": ROUNDS, "early_stopping_rounds": 10, "n_jobs": 1, "random_state": 0}
-    local = Ranker("lambdarank", backend, **kw).fit(train, valid=valid)
+    local = Ranker(objective="lambdarank", backend=backend, **kw).fit(train, valid=valid)
     spec = {"address": lc.scheduler_address, "partitions": 4}
     with pytest.warns(UserWarning, match=f"does not early-stop: trained a fixed {ROUNDS} rounds"):
-        dist = Ranker("lambdarank", backend, cluster=spec, **kw).fit(train, valid=valid)
+        dist = Ranker(objective="lambdarank", backend=backend, cluster=spec, **kw).fit(train, valid=valid)
     assert dist.best_iteration_ == dist.n_iterations_ == ROUNDS
     assert dist.distributed_["n_workers"] == 2 and dist.distributed_["n_partitions"] == 4
     assert abs(_ndcg10(dist, test) - _ndcg10(local, test)) <= TOLERANCE
     with pytest.warns(UserWarning):
-        again = Ranker("lambdarank", backend, cluster=spec, **kw).fit(train, valid=valid)
+        again = Ranker(objective="lambdarank", backend=backend, cluster=spec, **kw).fit(train, valid=valid)
     if backend == "lightgbm":
         np.testing.assert_array_equal(again.predict_scores(test), dist.predict_scores(test))
     else:
@@ -155,11 +172,11 @@ def test_custom_objective_runs_distributed_on_lightgbm(cluster, mq2008):
     lc, _ = cluster
     train, _, test = mq2008
     kw = {"n_estimators": 30, "early_stopping_rounds": None, "n_jobs": 1, "random_state": 0}
-    local = Ranker("ranknet", "lightgbm", **kw).fit(train)
-    dist = Ranker("ranknet", "lightgbm", cluster=lc.scheduler_address, **kw).fit(train)
+    local = Ranker(objective="ranknet", backend="lightgbm", **kw).fit(train)
+    dist = Ranker(objective="ranknet", backend="lightgbm", cluster=lc.scheduler_address, **kw).fit(train)
     assert abs(_ndcg10(dist, test) - _ndcg10(local, test)) <= TOLERANCE
     with pytest.raises(ConfigError, match="Dask interface refuses custom ranking objectives"):
-        Ranker("lambdarank_ref", "xgboost", cluster=lc.scheduler_address, **kw).fit(train)
+        Ranker(objective="lambdarank_ref", backend="xgboost", cluster=lc.scheduler_address, **kw).fit(train)
 
 
 def test_rounds_from_an_early_stopped_sample_run(cluster, mq2008):
@@ -168,17 +185,18 @@ def test_rounds_from_an_early_stopped_sample_run(cluster, mq2008):
     train, valid, _ = mq2008
     spec = {"address": lc.scheduler_address, "rounds": "sample", "sample": 0.5}
     with pytest.warns(UserWarning, match="best iteration of an in-process fit"):
-        dist = Ranker("lambdarank", n_estimators=300, early_stopping_rounds=10, n_jobs=1,
+        dist = Ranker(objective="lambdarank", n_estimators=300, early_stopping_rounds=10, n_jobs=1,
                       cluster=spec).fit(train, valid=valid)
     info = dist.distributed_
     assert info["rounds_policy"] == "sample" and dist.n_iterations_ == info["rounds"] < 300
     rng = np.random.default_rng(0)
     take = np.sort(rng.choice(train.n_queries, size=info["sample_queries"], replace=False))
     sample = train.subset_queries(train.unique_qids[take])
-    oracle = Ranker("lambdarank", n_estimators=300, early_stopping_rounds=10, n_jobs=1).fit(sample, valid=valid)
+    oracle = Ranker(objective="lambdarank", n_estimators=300, early_stopping_rounds=10,
+                    n_jobs=1).fit(sample, valid=valid)
     assert info["rounds"] == oracle.best_iteration_
     with pytest.raises(ConfigError, match="pass valid= to fit"):
-        Ranker("lambdarank", n_estimators=5, cluster=spec).fit(train)
+        Ranker(objective="lambdarank", n_estimators=5, cluster=spec).fit(train)
 
 
 def test_worker_killed_mid_training_is_a_clear_error_within_seconds(cluster):
@@ -194,7 +212,7 @@ def test_worker_killed_mid_training_is_a_clear_error_within_seconds(cluster):
         os.kill(victim, signal.SIGKILL)
 
     killer = threading.Thread(target=kill, daemon=True)
-    ranker = Ranker("lambdarank", n_estimators=100_000, early_stopping_rounds=None, learning_rate=0.01,
+    ranker = Ranker(objective="lambdarank", n_estimators=100_000, early_stopping_rounds=None, learning_rate=0.01,
                     cluster={"address": lc.scheduler_address, "grace": 10.0})
     start = time.monotonic()
     killer.start()
@@ -211,10 +229,10 @@ def test_local_cluster_is_started_once_and_reused():
     data = make_dataset(30, seed=4)
     spec = {"address": "local", "n_workers": 1}
     try:
-        first = Ranker("lambdarank", n_estimators=5, n_jobs=1, cluster=spec).fit(data)
+        first = Ranker(objective="lambdarank", n_estimators=5, n_jobs=1, cluster=spec).fit(data)
         client = get_client(spec)
         assert get_client(spec) is client and len(client.nthreads()) == 1
-        second = Ranker("lambdarank", n_estimators=5, n_jobs=1, cluster=spec).fit(data)
+        second = Ranker(objective="lambdarank", n_estimators=5, n_jobs=1, cluster=spec).fit(data)
         assert first.distributed_["address"] == "local" and first.distributed_["n_workers"] == 1
         np.testing.assert_array_equal(first.predict_scores(data), second.predict_scores(data))
     finally:

@@ -30,7 +30,7 @@ def test_train_then_predict_files(files, tmp_path):
     manifest = json.loads((model_dir / "manifest.json").read_text())
     assert manifest["backend_params"]["max_bin"] == 63
     train, valid, test = (read_letor(files / f"{n}.txt") for n in ("train", "vali", "test"))
-    twin = Ranker("lambdarank", n_estimators=30, early_stopping_rounds=5, n_jobs=1, eval_metric="nDCG@10",
+    twin = Ranker(objective="lambdarank", n_estimators=30, early_stopping_rounds=5, n_jobs=1, eval_metric="nDCG@10",
                   params={"max_bin": 63}).fit(train, valid)
     run = predict_file(model_dir, files / "test.txt", tmp_path / "test.run")
     np.testing.assert_array_equal(run["score"].to_numpy(), twin.predict_scores(test))

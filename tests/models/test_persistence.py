@@ -17,7 +17,7 @@ from ltr.models import Ranker
 def saved(request, data, tmp_path_factory):
     objective, backend = request.param
     train, valid, _ = data
-    ranker = Ranker(objective, backend, n_estimators=30, early_stopping_rounds=5, record=True,
+    ranker = Ranker(objective=objective, backend=backend, n_estimators=30, early_stopping_rounds=5, record=True,
                     n_jobs=1).fit(train, valid)
     path = tmp_path_factory.mktemp(f"{objective}-{backend}")
     ranker.save(path)
@@ -32,7 +32,8 @@ def test_round_trip_gives_identical_scores_and_state(saved, data):
     assert loaded.predict_scores(test).tobytes() == ranker.predict_scores(test).tobytes()
     assert loaded.get_params() == {**ranker.get_params(), "objective": repr(ranker.objective_)}
     assert loaded.objective_ == ranker.objective_
-    assert (loaded.best_iteration_, loaded.feature_names_) == (ranker.best_iteration_, ranker.feature_names_)
+    assert loaded.best_iteration_ == ranker.best_iteration_
+    assert list(loaded.feature_names_in_) == list(ranker.feature_names_in_)
     assert loaded.evals_result_ == ranker.evals_result_
     assert loaded.history_.attrs == ranker.history_.attrs
     assert loaded.history_["mean_abs_lambda"].tolist() == pytest.approx(
@@ -92,7 +93,8 @@ def test_manifest_with_wrong_feature_count_is_refused(saved, tmp_path):
     manifest["feature_names"] = manifest["feature_names"][:-1]
     manifest["n_features"] -= 1
     (dest / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ModelFormatError, match="the model has 8 features but the manifest lists 7"):
+    # refused by the structure check, before the native loader reads the model
+    with pytest.raises(ModelFormatError, match=r"(means 8 features|num_feature is 8), but the manifest lists 7"):
         Ranker.load(dest)
     manifest["n_features"] = 3
     (dest / "manifest.json").write_text(json.dumps(manifest))

@@ -35,7 +35,8 @@ def _lgb_set(ds, reference=None):
 
 def test_get_params_and_clone_round_trip():
     """Oracle: sklearn.base.clone, which rebuilds the estimator from get_params() and checks identity."""
-    ranker = Ranker("ranknet(sigma=2.0)", "lightgbm", n_estimators=7, learning_rate=0.1, params={"max_bin": 63},
+    ranker = Ranker(objective="ranknet(sigma=2.0)", backend="lightgbm", n_estimators=7, learning_rate=0.1,
+                    params={"max_bin": 63},
                     eval_metric=["nDCG@10", "AP"], record=True)
     twin = clone(ranker)
     assert twin.get_params() == ranker.get_params()
@@ -54,7 +55,7 @@ def test_lambdarank_equals_plain_lightgbm_script(data):
     plain = lgb.train({**LGB_PLAIN, "objective": "lambdarank", "metric": "ndcg", "eval_at": [10]},
                       _lgb_set(train), num_boost_round=120, valid_sets=[_lgb_set(valid)], valid_names=["valid"],
                       callbacks=[lgb.early_stopping(15, verbose=False), lgb.record_evaluation(result)])
-    ranker = Ranker("lambdarank", n_estimators=120, early_stopping_rounds=15, n_jobs=1).fit(train, valid)
+    ranker = Ranker(objective="lambdarank", n_estimators=120, early_stopping_rounds=15, n_jobs=1).fit(train, valid)
     assert ranker.best_iteration_ == plain.best_iteration
     expected = plain.predict(test.X, num_iteration=plain.best_iteration)
     np.testing.assert_array_equal(ranker.predict_scores(test), expected)
@@ -78,7 +79,8 @@ def test_xgboost_equals_plain_xgboost_script(data, objective):
     result: dict = {}
     plain = xgb.train(params, dtrain, 120, evals=[(dvalid, "valid")], early_stopping_rounds=15,
                       evals_result=result, verbose_eval=False)
-    ranker = Ranker(objective, "xgboost", n_estimators=120, early_stopping_rounds=15, n_jobs=1).fit(train, valid)
+    ranker = Ranker(objective=objective, backend="xgboost", n_estimators=120, early_stopping_rounds=15,
+                    n_jobs=1).fit(train, valid)
     ours = ranker.evals_result_["valid"][DEFAULT_EVAL_METRIC]
     np.testing.assert_allclose(ours, result["valid"]["ndcg@10"], rtol=0, atol=1e-6)   # XGBoost logs float32
     assert ranker.best_iteration_ == plain.best_iteration + 1
@@ -97,7 +99,7 @@ def test_custom_objective_is_handed_to_the_backend_unchanged(data, backend):
         pytest.skip(f"no custom objective on {backend}")
     obj = get_objective(custom[0])
     y, sizes = obj.transform_labels(train.labels, backend=backend), train.group_sizes
-    ranker = Ranker(obj, backend, n_estimators=15, n_jobs=1).fit(train)
+    ranker = Ranker(objective=obj, backend=backend, n_estimators=15, n_jobs=1).fit(train)
     if backend == "lightgbm":
         params = {**LGB_PLAIN, "objective": lambda preds, ds: obj.grad_hess(y, preds, sizes)}
         plain = lgb.train(params, lgb.Dataset(train.X, label=y, group=sizes), num_boost_round=15)
@@ -121,7 +123,8 @@ def test_same_seed_same_data_gives_identical_scores(data, objective, backend):
     train, valid, test = data
 
     def make():
-        return Ranker(objective, backend, n_estimators=25, subsample=0.8, colsample=0.8, random_state=3, n_jobs=2)
+        return Ranker(objective=objective, backend=backend, n_estimators=25, subsample=0.8, colsample=0.8,
+                      random_state=3, n_jobs=2)
 
     a, b = make().fit(train, valid).predict_scores(test), make().fit(train, valid).predict_scores(test)
     assert a.tobytes() == b.tobytes()
@@ -133,7 +136,7 @@ def test_predict_returns_run_in_row_order_and_frames_work(data):
     """Invariant: the RUN frame lists the input rows in order; a FEATURES frame (columns in any order, index
     kept) gives the same scores as the RankingDataset it came from."""
     train, valid, test = data
-    ranker = Ranker("lambdarank", n_estimators=20, n_jobs=1).fit(train, valid)
+    ranker = Ranker(objective="lambdarank", n_estimators=20, n_jobs=1).fit(train, valid)
     run = ranker.predict(test)
     assert list(run.columns) == ["qid", "docid", "score"]
     assert run["qid"].tolist() == test.qids.tolist() and run["docid"].tolist() == test.docids.tolist()
@@ -143,14 +146,14 @@ def test_predict_returns_run_in_row_order_and_frames_work(data):
     run2 = ranker.predict(shuffled)
     assert run2.index.equals(frame.index)
     np.testing.assert_array_equal(run2["score"].to_numpy(), run["score"].to_numpy())
-    from_frames = Ranker("lambdarank", n_estimators=20, n_jobs=1).fit(train.to_frame(), valid.to_frame())
+    from_frames = Ranker(objective="lambdarank", n_estimators=20, n_jobs=1).fit(train.to_frame(), valid.to_frame())
     np.testing.assert_array_equal(from_frames.predict_scores(test), run["score"].to_numpy())
 
 
 def test_feature_importances_are_gain_by_name(data):
     """Oracle: LightGBM's Booster.feature_importance('gain') of the same model."""
     train, valid, _ = data
-    ranker = Ranker("lambdarank", n_estimators=20, n_jobs=1).fit(train, valid)
+    ranker = Ranker(objective="lambdarank", n_estimators=20, n_jobs=1).fit(train, valid)
     imp = ranker.feature_importances_
     assert imp.index.tolist() == train.feature_names
     np.testing.assert_array_equal(imp.to_numpy(), ranker.model_.feature_importance("gain",
@@ -169,7 +172,7 @@ def test_real_valued_labels_train_with_ranknet_and_regression():
     """Real-valued relevance is taken by ranknet and regression (issue: label kinds)."""
     train = make_dataset(30, labels="real", seed=5)
     for objective in ("ranknet", "regression"):
-        ranker = Ranker(objective, n_estimators=10, n_jobs=1).fit(train)
+        ranker = Ranker(objective=objective, n_estimators=10, n_jobs=1).fit(train)
         assert ranker.label_kind_ == "real"
         assert np.isfinite(ranker.predict_scores(train)).all()
 
@@ -179,7 +182,7 @@ def test_pointwise_objective_with_multiclass_scores_is_expected_grade(data):
     train, valid, test = data
     if "multiclass" not in available_objectives():
         pytest.skip("no multiclass objective registered")
-    ranker = Ranker("multiclass", n_estimators=10, early_stopping_rounds=None, n_jobs=1).fit(train, valid)
+    ranker = Ranker(objective="multiclass", n_estimators=10, early_stopping_rounds=None, n_jobs=1).fit(train, valid)
     proba = ranker.model_.predict(test.X)
     np.testing.assert_allclose(ranker.predict_scores(test), proba @ np.arange(proba.shape[1]), rtol=1e-12)
 
@@ -201,7 +204,7 @@ def test_labels_of_the_wrong_kind_are_refused_by_the_objective():
     """Real-valued labels for LightGBM's lambdarank: the objective's LabelError, never a silent cast."""
     train = make_dataset(10, labels="real", seed=3)
     with pytest.raises(LabelError, match="lambdarank"):
-        Ranker("lambdarank", n_estimators=2, n_jobs=1).fit(train)
+        Ranker(objective="lambdarank", n_estimators=2, n_jobs=1).fit(train)
 
 
 def test_single_document_query_refused_for_pairwise_but_fine_for_pointwise(data):
@@ -210,8 +213,8 @@ def test_single_document_query_refused_for_pairwise_but_fine_for_pointwise(data)
     one = train.take(keep)
     with pytest.raises(GroupError, match=r"1 queries with a single document \(first: 'tr0'\); the .* objective "
                                          r"'?ranknet"):
-        Ranker("ranknet", n_estimators=2, n_jobs=1).fit(one)
-    Ranker("regression", n_estimators=2, n_jobs=1).fit(one)
+        Ranker(objective="ranknet", n_estimators=2, n_jobs=1).fit(one)
+    Ranker(objective="regression", n_estimators=2, n_jobs=1).fit(one)
 
 
 def test_validation_features_must_equal_training_features(data):
@@ -242,9 +245,9 @@ def test_prediction_features_are_checked(data):
 
 def test_unknown_objective_and_backend_list_the_valid_names(data):
     with pytest.raises(UnknownNameError, match=r"Unknown objective 'lambdamart'\. Choose from \[.*'lambdarank'"):
-        Ranker("lambdamart", n_jobs=1).fit(data[0])
+        Ranker(objective="lambdamart", n_jobs=1).fit(data[0])
     with pytest.raises(UnknownNameError, match=r"Unknown backend 'catboost'\. Choose from \['lightgbm', 'xgboost'\]"):
-        Ranker("lambdarank", "catboost", n_jobs=1).fit(data[0])
+        Ranker(objective="lambdarank", backend="catboost", n_jobs=1).fit(data[0])
 
 
 @pytest.mark.parametrize("kwargs,message", [
@@ -272,10 +275,74 @@ def test_predict_before_fit():
 def test_eval_metric_is_our_metric_on_the_validation_set(data):
     """Oracle: ltr.metrics' compute on the validation scores of the model truncated at each iteration."""
     train, valid, _ = data
-    ranker = Ranker("lambdarank", n_estimators=12, early_stopping_rounds=None,
+    ranker = Ranker(objective="lambdarank", n_estimators=12, early_stopping_rounds=None,
                     eval_metric=["nDCG@5", "AP"], n_jobs=1).fit(train, valid)
     for t in (1, 6, 12):
         scores = ranker.model_.predict(valid.X, num_iteration=t)
         for name in ("nDCG@5", "AP"):
             expected = parse_metric(name).compute(valid.labels, scores, valid.group_sizes).mean()
             assert ranker.evals_result_["valid"][name][t - 1] == pytest.approx(expected, abs=1e-12)
+
+
+# -- the estimator contract -----------------------------------------------------------------------------------
+
+def test_ranker_takes_keyword_arguments_only():
+    """As LightGBM's LGBMRanker and scikit-learn's estimators: a positional objective is a TypeError."""
+    with pytest.raises(TypeError, match="positional argument"):
+        Ranker("lambdarank")
+    with pytest.raises(TypeError):
+        Ranker("lambdarank", "xgboost")
+    assert Ranker(objective="ranknet", backend="xgboost").get_params()["backend"] == "xgboost"
+
+
+def test_set_params_after_fit_does_not_change_the_fitted_model(data, tmp_path):
+    """Oracle: the same model's scores, importances and saved folder before set_params. Before, predict read the
+    hyperparameter self.backend, so set_params(backend='xgboost') made predict_scores fail with a TypeError."""
+    train, valid, test = data
+    ranker = Ranker(objective="lambdarank", n_estimators=15, n_jobs=1).fit(train, valid)
+    scores, gain = ranker.predict_scores(test), ranker.feature_importances_
+    ranker.set_params(backend="xgboost", objective="ranknet", n_estimators=3)
+    assert ranker.backend_.name == "lightgbm" and repr(ranker.objective_) == "lambdarank"
+    np.testing.assert_array_equal(ranker.predict_scores(test), scores)
+    assert ranker.feature_importances_.equals(gain)
+    ranker.save(tmp_path / "m")
+    loaded = Ranker.load(tmp_path / "m")
+    assert (loaded.backend, loaded.objective, loaded.n_estimators) == ("lightgbm", "lambdarank", 15)
+    np.testing.assert_array_equal(loaded.predict_scores(test), scores)
+    assert ranker.versions()["lightgbm"] == lgb.__version__
+
+
+def test_not_fitted_error_is_scikit_learns_and_check_is_fitted_works(data):
+    """Oracle: scikit-learn's own NotFittedError and check_is_fitted."""
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    from sklearn.utils.validation import check_is_fitted
+    assert issubclass(NotFittedError, SklearnNotFittedError)
+    with pytest.raises(SklearnNotFittedError, match="not fitted yet"):
+        Ranker(n_jobs=1).predict_scores(make_dataset(2))
+    with pytest.raises(SklearnNotFittedError):
+        check_is_fitted(Ranker(n_jobs=1))
+    ranker = Ranker(n_estimators=2, n_jobs=1).fit(data[0])
+    check_is_fitted(ranker)
+    with pytest.raises(SklearnNotFittedError):
+        check_is_fitted(clone(ranker))
+
+
+def test_feature_names_in_and_the_deprecated_alias(data):
+    """scikit-learn's name: feature_names_in_ is an object ndarray of the training features, in order."""
+    train = data[0]
+    ranker = Ranker(n_estimators=2, n_jobs=1).fit(train)
+    assert ranker.feature_names_in_.dtype == object and list(ranker.feature_names_in_) == train.feature_names
+    assert ranker.n_features_in_ == train.n_features
+    with pytest.warns(FutureWarning, match="use feature_names_in_"):
+        assert ranker.feature_names_ == train.feature_names
+
+
+def test_readme_training_snippet_runs_as_written(capsys):
+    """The README's training section (weights per query, subsampling by query, callbacks) runs as written."""
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Training: defaults, weights, subsampling, callbacks", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    best, backend, metrics = capsys.readouterr().out.split(maxsplit=2)
+    assert int(best) >= 1 and backend == "lightgbm" and metrics.strip() == "['nDCG@10', 'nDCG@5']"

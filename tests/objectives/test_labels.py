@@ -146,3 +146,45 @@ def test_rank_xendcg_refuses_real_labels_that_lightgbm_would_truncate():
     with pytest.raises(LabelError, match=r"rank_xendcg needs integer grades on lightgbm"):
         get_objective("rank_xendcg").check_labels(np.array([0.5, 1.0]), [2], backend="lightgbm")
     get_objective("rank_xendcg(quantize=(0.5,))").check_labels(np.array([0.5, 0.1]), [2], backend="lightgbm")
+
+
+# -- thresholds that leave nothing to learn (issue 11, point 5) ------------------------------------------------
+
+@pytest.mark.parametrize("spec,backend,message", [
+    ("lambdarank_map(threshold=5)", "xgboost",
+     r"objective lambdarank_map\(threshold=5\.0\): no training label is >= 5, so no document is relevant \(labels "
+     r"range 0\.\.2, threshold=5\.0\); there is nothing to learn\. Choose a threshold inside the labels' range, "
+     r"e\.g\. threshold=1"),
+    ("binary(threshold=5)", "lightgbm", r"no training label is >= 5, so no document is relevant"),
+    ("binary(threshold=0)", "xgboost", r"every training label is >= 0, so every document is relevant"),
+    ("lambdarank(quantize=(5.0,))", "lightgbm", r"every training label falls into grade 0 \(labels range 0\.\.2"),
+    ("rank_xendcg(quantize=(7.0,))", "lightgbm", r"every training label falls into grade 0"),
+    ("multiclass(quantize=(9.0,))", "lightgbm", r"needs at least two grades; all 6 labels are 0"),   # refused before
+])
+def test_a_threshold_above_every_label_is_refused(spec, backend, message):
+    """Before, lambdarank_map(threshold=5) on labels 0..2 trained with no relevant document and no warning."""
+    labels = np.array([0.0, 1.0, 2.0, 0.0, 2.0, 1.0])
+    with pytest.raises(LabelError, match=message):
+        get_objective(spec).check_labels(labels, [3, 3], backend=backend)
+
+
+def test_equal_labels_leave_no_pair_to_learn_from():
+    labels = np.zeros(6)
+    for spec in ("lambdarank", "ranknet", "rank_xendcg"):
+        with pytest.raises(LabelError, match=r"all 6 training labels are 0, so no two documents differ"):
+            get_objective(spec).check_labels(labels, [3, 3], backend="lightgbm")
+    get_objective("regression").check_labels(labels, [3, 3], backend="lightgbm")    # pointwise: allowed
+
+
+def test_a_threshold_that_empties_most_queries_warns():
+    """Queries whose labels differ but fall on one side of the threshold give a pairwise objective no gradient;
+    when that is most of them, a warning says how many. A pointwise objective still learns from each row."""
+    labels = np.array([0, 1, 0, 1, 0, 1, 1, 2, 0]).astype(float)      # queries: {0,1} {0,1} {0,1}... {1,2,0}
+    with pytest.warns(UserWarning, match=r"leaves 2 of the 3 training queries that have different labels with a "
+                                         r"single label"):
+        get_objective("lambdarank_map(threshold=2)").check_labels(labels, [2, 2, 5], backend="xgboost")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        get_objective("binary(threshold=2)").check_labels(labels, [2, 2, 5], backend="xgboost")
+        get_objective("lambdarank_map(threshold=1)").check_labels(labels, [2, 2, 5], backend="xgboost")

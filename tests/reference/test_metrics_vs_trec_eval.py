@@ -194,3 +194,21 @@ def test_mq2008_fold1_vali_as_run(shared_data, path):
         assert len(expected) > 50
         for qid, value in expected.items():
             assert got[qid] == pytest.approx(value, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_shuffled_and_threaded_runs_match_trec_eval(seed, path, monkeypatch):
+    """Oracle: pytrec_eval. The run's and the qrels' rows shuffled (queries no longer in blocks: the kernels
+    gather each query's rows instead of reading its block), and the queries ranked in 3 threads."""
+    import importlib
+    frames = importlib.import_module("ltr.metrics.frames")
+    monkeypatch.setattr(frames, "THREADED_MIN_ROWS", 0)
+    monkeypatch.setattr(frames._fast, "threads", lambda: 3)
+    qrels, run = random_case(2000 + seed)
+    if not set(qrels.qid) & set(run.qid):
+        pytest.skip("no common query in this random case")
+    rng = np.random.default_rng(seed)
+    run = run.iloc[rng.permutation(len(run))].reset_index(drop=True)
+    qrels = qrels.iloc[rng.permutation(len(qrels))].reset_index(drop=True)
+    check_against_trec_eval(qrels, run, {k: v for k, v in MEASURES.items() if "@" in k})
+    check_against_trec_eval(qrels, run, MEASURES)

@@ -41,7 +41,7 @@ def test_lambdamart_equals_plain_lightgbm_and_reference_on_mslr_sample():
     dvalid = lgb.Dataset(valid.X, label=valid.labels, group=valid.group_sizes, reference=dfit)
     plain = lgb.train(PLAIN, dfit, num_boost_round=1000, valid_sets=[dvalid],
                       callbacks=[lgb.early_stopping(50, verbose=False)])
-    ranker = Ranker("lambdarank", n_estimators=1000, early_stopping_rounds=50, n_jobs=1).fit(fit, valid)
+    ranker = Ranker(objective="lambdarank", n_estimators=1000, early_stopping_rounds=50, n_jobs=1).fit(fit, valid)
     assert ranker.best_iteration_ == plain.best_iteration
     ours = ranker.predict_scores(test)
     theirs = plain.predict(test.X, num_iteration=plain.best_iteration)

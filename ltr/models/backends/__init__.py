@@ -2,26 +2,58 @@
 
 A backend turns the Ranker's common settings into native parameters, trains with a harness metric for
 early stopping, predicts with the best iteration, and reads/writes the library's own model format.
-The registry :data:`BACKENDS` is the one list of valid backend names (error messages are built from it).
+
+This module holds **the** registry of backends: every list of backend names in ltr (experiment
+declarations, reports, the CLI, error messages) is read from :func:`available_backends`, never written by
+hand. A new backend is a :class:`Backend` subclass in its own module, registered here with
+:func:`register_backend`. Importing this module imports neither LightGBM nor XGBoost: each adapter imports
+its library when it first trains, predicts or loads.
+
+>>> available_backends()
+['lightgbm', 'xgboost']
+>>> get_backend("lightgbm").library, get_backend("xgboost").model_file
+('lightgbm', 'model.json')
 """
 
 from __future__ import annotations
+
+from types import MappingProxyType
 
 from ltr.models.backends._base import Backend, Trained, TrainSpec
 from ltr.models.backends._lightgbm import LightGBMBackend
 from ltr.models.backends._xgboost import XGBoostBackend
 from ltr.naming import select
 
-BACKENDS: dict[str, Backend] = {"lightgbm": LightGBMBackend(), "xgboost": XGBoostBackend()}
+_REGISTRY: dict[str, Backend] = {}
+
+#: Read-only view of the registry, name -> Backend (kept for callers of the old dict).
+BACKENDS = MappingProxyType(_REGISTRY)
 
 
-def get_backend(name: str) -> Backend:
-    """The backend called ``name``; an unknown name lists the valid ones."""
-    return select(BACKENDS, name, what="backend")
+def register_backend(backend: Backend) -> Backend:
+    """Add ``backend`` (an instance) to the registry under ``backend.name``; returns it."""
+    if not isinstance(backend, Backend) or not backend.name:
+        raise TypeError(f"register_backend needs a named Backend instance, got {backend!r}")
+    if backend.name in _REGISTRY:
+        raise RuntimeError(f"backend {backend.name!r} registered twice; this is a bug in ltr, please report it")
+    _REGISTRY[backend.name] = backend
+    return backend
+
+
+def get_backend(name: str | Backend) -> Backend:
+    """The backend called ``name`` (a Backend passes through); an unknown name lists the valid ones."""
+    if isinstance(name, Backend):
+        return name
+    return select(_REGISTRY, name, what="backend")
 
 
 def available_backends() -> list[str]:
-    return sorted(BACKENDS)
+    """Names of the registered backends, sorted."""
+    return sorted(_REGISTRY)
 
 
-__all__ = ["BACKENDS", "Backend", "TrainSpec", "Trained", "available_backends", "get_backend"]
+register_backend(LightGBMBackend())
+register_backend(XGBoostBackend())
+
+__all__ = ["BACKENDS", "Backend", "TrainSpec", "Trained", "available_backends", "get_backend",
+           "register_backend"]

@@ -7,6 +7,25 @@ from typing import Any
 
 import numpy as np
 
+from ltr.errors import ConfigError
+
+#: The largest seed (``Ranker(random_state=...)``, LightGBM's ``*_seed`` parameters) ltr accepts: 2^31 - 1.
+#: LightGBM's seeds are C ints and seed ``s`` trains what ``s mod 2^31`` trains; XGBoost reduces its seed
+#: modulo 2^32 (both measured, tests/models/test_backends.py). Beyond it two different seeds would silently
+#: give one model, so larger seeds are refused rather than folded; one range serves both backends, so that a
+#: list of seeds means the same on each.
+MAX_SEED = 2**31 - 1
+
+
+def check_seed(value, what: str) -> int:
+    """``value`` if it is an int in [0, MAX_SEED]; a ConfigError naming the range otherwise."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool) and 0 <= value <= MAX_SEED
+    if not ok:
+        raise ConfigError(f"{what} must be an int in [0, {MAX_SEED}] (2^31 - 1: LightGBM's seeds are 32-bit "
+                          f"signed ints and XGBoost's are taken modulo 2^32, so a larger seed would silently "
+                          f"repeat a smaller one). Got {value!r} instead.")
+    return int(value)
+
 
 @dataclass
 class TrainSpec:
@@ -21,9 +40,12 @@ class TrainSpec:
     group_sizes: np.ndarray
     n_estimators: int
     early_stopping_rounds: int | None
-    metrics: list                   # [(display name, Metric)], first drives early stopping
+    metrics: list                   # [(display name, Metric)], first drives ltr's early stopping
     valid: tuple | None = None      # (X, labels, backend_labels, group_sizes) or None
     record: bool = False
+    callbacks: list = field(default_factory=list)   # ltr.models.callbacks callables (early stopping included)
+    weights: np.ndarray | None = None               # per-row training weights (RankingDataset.weights)
+    valid_weights: np.ndarray | None = None         # per-row validation weights (weight the harness metric)
 
 
 @dataclass
@@ -38,12 +60,47 @@ class Trained:
 
 
 class Backend:
-    """Adapter to one GBDT library."""
+    """Adapter to one GBDT library; one instance per library lives in the registry
+    (:func:`ltr.models.backends.register_backend`).
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"lightgbm"``).
+    library : str
+        The Python distribution it needs (``"lightgbm"``), as pip names it and as reports list versions.
+    model_file : str
+        File name of the saved model inside a model directory.
+    supports_cluster : bool
+        Whether ``Ranker(cluster=...)`` can train it on Dask (:meth:`train_on_cluster`).
+    """
 
     name: str = ""
+    library: str = ""
     model_file: str = ""
+    supports_cluster: bool = False
+
+    def __repr__(self) -> str:
+        return f"<backend {self.name!r}>"
 
     def version(self) -> str:
+        raise NotImplementedError
+
+    def check_params(self, user_params: dict, objective=None) -> dict:
+        """``user_params`` (``Ranker(params=...)``) with aliases replaced by the names the Ranker uses.
+
+        Refuses (UnknownNameError, listing the valid names) a name the library does not have and (ConfigError)
+        one the Ranker sets itself; given the ``objective``, also every value the library refuses, by the
+        library's own check. For declarations: ``get_backend(name).check_params(params, get_objective(spec))``
+        fails before any data are read."""
+        raise NotImplementedError
+
+    def train_on_cluster(self, client, spec: TrainSpec, parts: list, n_rounds: int, settings: dict):
+        """Train ``n_rounds`` on the Dask partitions ``parts``; returns the native model."""
+        raise NotImplementedError(f"backend {self.name!r} cannot train on a Dask cluster")
+
+    def check_model_file(self, data: bytes, *, path, n_features: int) -> None:
+        """Refuse a model file whose structure the native loader could crash on (ModelFormatError)."""
         raise NotImplementedError
 
     def native_params(self, settings: dict, objective, *, labels, group_sizes) -> tuple[dict, bool]:

@@ -1,8 +1,12 @@
-"""Paired significance tests, bootstrap intervals, effect sizes and multiple-testing corrections.
+"""Paired per-query significance tests: Student's paired t, Wilcoxon signed-rank, Fisher's randomization.
 
 Everything here works on *paired per-query values*: ``a[i]`` and ``b[i]`` are the scores of two systems on
 the same query ``i`` (same qids, same order). The report layer (:mod:`ltr.report`) pairs the queries; this
 module only checks that the two arrays have the same length and hold finite numbers.
+
+These tests are *conditional on the trained models*: the queries are the only random units, so two seeds
+of one objective are two different systems to them. For inference across training seeds and folds use
+:mod:`ltr.stats.runlevel`.
 
 Conventions
 -----------
@@ -11,42 +15,31 @@ Conventions
   test, never NaN: "no evidence of a difference" is what such data say, and a NaN would break the
   multiple-testing correction of the whole family.
 - Resampling is deterministic given ``seed`` (``numpy.random.default_rng(seed)``), whatever the batch size.
-- Tests and corrections are kept in registries (:data:`TESTS`, :data:`CORRECTIONS`); an unknown name fails
-  with the list of valid ones (:func:`get_test`, :func:`get_correction`).
+- The tests are kept in a registry (:data:`TESTS`); an unknown name fails with the list of valid ones
+  (:func:`get_test`).
 
 References
 ----------
 .. [1] M. D. Smucker, J. Allan, B. Carterette. "A comparison of statistical significance tests for
    information retrieval evaluation." CIKM 2007. doi:10.1145/1321440.1321528
-.. [2] B. Efron, R. J. Tibshirani. "An Introduction to the Bootstrap." Chapman & Hall, 1993 (ch. 13-14).
-.. [3] J. Cohen. "Statistical Power Analysis for the Behavioral Sciences." 2nd ed., 1988 (d_z, sec. 2.3.5).
-.. [4] S. Holm. "A simple sequentially rejective multiple test procedure." Scand. J. Statist. 6, 1979.
-.. [5] Y. Benjamini, Y. Hochberg. "Controlling the false discovery rate." JRSS B 57, 1995.
-.. [6] B. Phipson, G. K. Smyth. "Permutation p-values should never be zero." Stat. Appl. Genet. Mol.
+.. [2] F. Wilcoxon. "Individual comparisons by ranking methods." Biometrics Bulletin 1(6), 1945.
+.. [3] B. Phipson, G. K. Smyth. "Permutation p-values should never be zero." Stat. Appl. Genet. Mol.
    Biol. 9, 2010. doi:10.2202/1544-6115.1585
 """
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
-from scipy import special
-from scipy import stats as _sps
 
 from ltr.errors import DataError, UnknownNameError
 from ltr.naming import check_params, format_spec, parse_spec, select
+from ltr.stats._checks import _BATCH, _check_resamples, _paired, _rng
 
-__all__ = [
-    "PairedTestResult", "ConfidenceInterval", "WinTieLoss",
-    "paired_t_test", "wilcoxon_test", "randomization_test", "bootstrap_ci", "cohens_dz", "win_tie_loss",
-    "correct_pvalues", "paired_test", "get_test", "resolve_test", "describe_test", "get_correction", "TESTS", "CORRECTIONS", "TEST_LABELS",
-    "CORRECTION_LABELS",
-]
-
-# Rows of sign flips / bootstrap resamples drawn at once: bounds memory (batch x n float64) without
-# changing results (numpy Generators yield the same stream whatever the batch shape).
-_BATCH = 2_000
+__all__ = ["PairedTestResult", "paired_t_test", "wilcoxon_test", "randomization_test", "paired_test",
+           "get_test", "resolve_test", "describe_test", "TESTS", "TEST_LABELS"]
 
 
 class PairedTestResult(NamedTuple):
@@ -71,73 +64,6 @@ class PairedTestResult(NamedTuple):
     method: str
 
 
-class ConfidenceInterval(NamedTuple):
-    """A bootstrap confidence interval of the mean: ``low <= estimate <= high`` in all but degenerate cases."""
-
-    estimate: float
-    low: float
-    high: float
-    confidence: float
-    method: str
-
-
-class WinTieLoss(NamedTuple):
-    """Counts of queries where ``a`` beats, ties or loses to ``b``."""
-
-    wins: int
-    ties: int
-    losses: int
-
-
-# ---------------------------------------------------------------------------------------------- input ---
-
-def _paired(a, b, *, caller: str) -> np.ndarray:
-    """Validate two paired samples and return the differences ``a - b`` (float64)."""
-    a = _sample(a, caller=caller, name="a")
-    b = _sample(b, caller=caller, name="b")
-    if a.shape != b.shape:
-        raise DataError(f"{caller} needs paired values: a has {a.size} values but b has {b.size}. "
-                        f"Pair them on qid first (same queries, same order).")
-    return a - b
-
-
-def _sample(x, *, caller: str, name: str = "values", min_size: int = 2) -> np.ndarray:
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise DataError(f"{caller}: {name} must be numbers, got {type(x).__name__}") from None
-    if arr.ndim != 1:
-        raise DataError(f"{caller}: {name} must be one-dimensional (one value per query), "
-                        f"got shape {arr.shape}")
-    if arr.size < min_size:
-        raise DataError(f"{caller} needs at least {min_size} paired values, got {arr.size}")
-    bad = np.flatnonzero(~np.isfinite(arr))
-    if bad.size:
-        raise DataError(f"{caller}: {name} holds {bad.size} non-finite values (first at position "
-                        f"{int(bad[0])}: {arr[bad[0]]}); per-query values must be finite numbers")
-    return arr
-
-
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    return np.random.default_rng(seed)
-
-
-def _check_resamples(n_resamples, caller: str) -> int:
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 1:
-        raise DataError(f"The 'n_resamples' parameter of {caller} must be an int >= 1. Got {n_resamples!r}.")
-    return int(n_resamples)
-
-
-def _check_confidence(confidence, caller: str) -> float:
-    if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or not 0 < confidence < 1:
-        raise DataError(f"The 'confidence' parameter of {caller} must be a float in (0, 1). "
-                        f"Got {confidence!r}.")
-    return float(confidence)
-
-
-# ---------------------------------------------------------------------------------------------- tests ---
 
 def paired_t_test(a, b) -> PairedTestResult:
     r"""Student's paired t-test (two-sided).
@@ -174,8 +100,10 @@ def paired_t_test(a, b) -> PairedTestResult:
     sd = d.std(ddof=1)
     if sd == 0:
         return PairedTestResult(float(np.copysign(np.inf, mean)), 0.0, n, "t")
+    from scipy import stats as sps   # scipy.stats costs ~1 s to import: loaded on first use only
+
     t = mean / (sd / np.sqrt(n))
-    p = 2.0 * _sps.t.sf(abs(t), n - 1)
+    p = 2.0 * sps.t.sf(abs(t), n - 1)
     return PairedTestResult(float(t), float(min(p, 1.0)), n, "t")
 
 
@@ -196,11 +124,13 @@ def _wilcoxon_pmf(n: int) -> np.ndarray:
 
 def _wilcoxon_parts(d: np.ndarray, zero_method: str):
     """R+, R-, the normal approximation's mean and sd, the ranks and the 'used' mask."""
+    from scipy import stats as sps
+
     zeros = d == 0
     used = ~zeros if zero_method == "wilcox" else np.ones(d.size, bool)
     absd = np.abs(d[used])
     ranks = np.zeros(d.size)
-    ranks[used] = _sps.rankdata(absd, method="average")
+    ranks[used] = sps.rankdata(absd, method="average")
     count = int(used.sum())
     r_plus = float(ranks[d > 0].sum())
     r_minus = float(ranks[d < 0].sum())
@@ -276,7 +206,7 @@ def wilcoxon_test(a, b, *, zero_method: str = "wilcox", method: str = "auto",
     n_total = d.size
     if not d.any():
         return PairedTestResult(0.0, 1.0, n_total, "exact")
-    r_plus, r_minus, mean, sd, ranks, used, count, has_ties = _wilcoxon_parts(d, zero_method)
+    r_plus, r_minus, mean, sd, ranks, _, count, has_ties = _wilcoxon_parts(d, zero_method)
     statistic = float(min(r_plus, r_minus))
     n_zero = int((d == 0).sum())
     if method == "auto":
@@ -291,10 +221,12 @@ def wilcoxon_test(a, b, *, zero_method: str = "wilcox", method: str = "auto",
     if method == "approx":
         if sd == 0:
             return PairedTestResult(statistic, 1.0, n_total, "normal")
+        from scipy import special
+
         z = (r_plus - mean) / sd
         if correction:
             z -= np.sign(z) * 0.5 / sd
-        p = 2.0 * _sps.norm.sf(abs(z))
+        p = 2.0 * special.ndtr(-abs(z))
         return PairedTestResult(statistic, float(min(p, 1.0)), n_total, "normal")
     if method == "exact":
         if count > _MAX_EXACT_WILCOXON:
@@ -463,247 +395,4 @@ def paired_test(a, b, *, test: str = "paired_t", n_resamples: int = 10_000, seed
     if name == "randomization":
         options = {"n_resamples": n_resamples, "seed": seed, **options}
     return TESTS[name](a, b, **options)
-
-
-# ------------------------------------------------------------------------------------------ bootstrap ---
-
-def _bootstrap_means(x: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Means of ``n_resamples`` resamples of the rows of ``x`` (n, k): shape (n_resamples, k).
-
-    Draws ``rng.integers(0, n, (n_resamples, n))`` in batches of rows, as ``scipy.stats.bootstrap`` does, so
-    the resamples are the same as scipy's for the same Generator; all k columns share them.
-    """
-    n, k = x.shape
-    out = np.empty((n_resamples, k))
-    for start in range(0, n_resamples, _BATCH):
-        rows = min(_BATCH, n_resamples - start)
-        idx = rng.integers(0, n, size=(rows, n))
-        for j in range(k):   # per column, so that column j gets bit for bit bootstrap_ci(x[:, j])
-            out[start:start + rows, j] = x[:, j][idx].mean(axis=1)
-    return out
-
-
-_CI_METHODS = {"percentile": None, "bca": None}
-
-
-def bootstrap_ci(values, *, confidence: float = 0.95, n_resamples: int = 10_000, seed=0,
-                 method: str = "percentile") -> ConfidenceInterval:
-    r"""Bootstrap confidence interval of the mean of ``values``.
-
-    Pass per-query values for the CI of a system's mean, or paired differences ``a - b`` for the CI of
-    the mean difference (the paired bootstrap: queries are resampled with their pair).
-
-    Resamples :math:`x^{*b}` draw n indices uniformly with replacement;
-    :math:`\hat\theta^{*b} = \overline{x^{*b}}`. With :math:`\alpha = (1 - \text{confidence})/2`:
-
-    - "percentile": the :math:`\alpha` and :math:`1-\alpha` quantiles (linear interpolation) of
-      :math:`\hat\theta^{*}`.
-    - "bca" (bias-corrected and accelerated, Efron & Tibshirani 1993, eq. 14.10):
-      :math:`z_0 = \Phi^{-1}(\text{share of } \hat\theta^{*} < \hat\theta, \text{ties count half})`,
-      acceleration :math:`\hat a = \sum U_i^3 / (6 (\sum U_i^2)^{3/2})` from the jackknife
-      :math:`U_i = (n-1)(\bar\theta_{(\cdot)} - \hat\theta_{(i)})`, and quantile levels
-      :math:`\Phi\big(z_0 + \frac{z_0 + z_q}{1 - \hat a (z_0 + z_q)}\big)` for :math:`q = \alpha, 1-\alpha`.
-
-    Parameters
-    ----------
-    values : array-like of shape (n_queries,)
-        At least 2 finite values.
-    confidence : float, default=0.95
-    n_resamples : int, default=10_000
-    seed : int or numpy.random.Generator, default=0
-    method : {"percentile", "bca"}, default="percentile"
-
-    Returns
-    -------
-    ConfidenceInterval
-        ``estimate`` is the sample mean. Constant values give ``low == high == estimate``.
-
-    Notes
-    -----
-    Draws the same resamples as ``scipy.stats.bootstrap(..., rng=np.random.default_rng(seed))`` and agrees
-    with it to 1e-10; implemented here to be fast (means of index matrices, in batches).
-    """
-    x = _sample(values, caller="bootstrap_ci")
-    return _bootstrap_intervals(x[:, None], confidence=confidence, n_resamples=n_resamples, seed=seed,
-                                method=method)[0]
-
-
-def _bootstrap_intervals(x: np.ndarray, *, confidence: float, n_resamples: int, seed,
-                         method: str) -> list[ConfidenceInterval]:
-    """:func:`bootstrap_ci` of each column of ``x`` (n, k), the columns sharing the resampled queries.
-
-    Column j gets exactly ``bootstrap_ci(x[:, j], seed=seed, ...)``: the resamples depend only on the
-    seed and n.
-    """
-    select(_CI_METHODS, method, what="bootstrap method")
-    confidence = _check_confidence(confidence, "bootstrap_ci")
-    n_resamples = _check_resamples(n_resamples, "bootstrap_ci")
-    n, k = x.shape
-    estimates = x.mean(axis=0)
-    constant = np.all(x == x[:1], axis=0)
-    theta = _bootstrap_means(x, n_resamples, _rng(seed)) if not constant.all() else None
-    alpha = (1 - confidence) / 2
-    out = []
-    for j in range(k):
-        estimate = float(estimates[j])
-        if constant[j]:
-            out.append(ConfidenceInterval(estimate, estimate, estimate, confidence, method))
-            continue
-        th = theta[:, j]
-        if method == "percentile":
-            levels = np.array([alpha, 1 - alpha])
-        else:
-            # Step 1: bias correction from the share of resampled means below the estimate (ties count half)
-            share = (np.count_nonzero(th < estimate) + np.count_nonzero(th <= estimate)) / (2 * th.size)
-            z0 = special.ndtri(share)
-            # Step 2: acceleration from the jackknife means (mean without query i)
-            col = x[:, j]
-            jack = (col.sum() - col) / (n - 1)
-            u = (n - 1) * (jack.mean() - jack)
-            a_hat = (np.sum(u ** 3) / n ** 3) / (6 * (np.sum(u ** 2) / n ** 2) ** 1.5)
-            # Step 3: adjusted quantile levels
-            z = special.ndtri(np.array([alpha, 1 - alpha]))
-            levels = special.ndtr(z0 + (z0 + z) / (1 - a_hat * (z0 + z)))
-            if not np.all(np.isfinite(levels)):
-                raise DataError("bootstrap_ci(method='bca') cannot be computed for these values (a "
-                                "degenerate bootstrap distribution); use method='percentile'")
-        low, high = np.quantile(th, levels)
-        out.append(ConfidenceInterval(estimate, float(low), float(high), confidence, method))
-    return out
-
-
-# ------------------------------------------------------------------------------------ effect, counts ---
-
-def cohens_dz(a, b) -> float:
-    r"""Cohen's :math:`d_z` for paired samples: :math:`\bar d / s_d` with :math:`d = a - b`, :math:`s_d` the
-    sample standard deviation (ddof = 1).
-
-    Identical inputs give 0.0; constant non-zero differences give +-inf (no spread at all).
-
-    References
-    ----------
-    J. Cohen, "Statistical Power Analysis for the Behavioral Sciences", 1988, sec. 2.3.5 (eq. 2.3.5);
-    D. Lakens, "Calculating and reporting effect sizes", Front. Psychol. 4:863, 2013 (eq. 6).
-    """
-    d = _paired(a, b, caller="cohens_dz")
-    if not d.any():
-        return 0.0
-    sd = d.std(ddof=1)
-    mean = d.mean()
-    if sd == 0:
-        return float(np.copysign(np.inf, mean))
-    return float(mean / sd)
-
-
-def win_tie_loss(a, b, *, tol: float = 0.0) -> WinTieLoss:
-    """Count queries where ``a`` wins (``a - b > tol``), ties (``|a - b| <= tol``) or loses (``a - b < -tol``).
-
-    Examples
-    --------
-    >>> win_tie_loss([0.5, 0.2, 0.3], [0.4, 0.2, 0.9])
-    WinTieLoss(wins=1, ties=1, losses=1)
-    """
-    if not isinstance(tol, (int, float)) or isinstance(tol, bool) or not tol >= 0:
-        raise DataError(f"The 'tol' parameter of win_tie_loss must be a float >= 0. Got {tol!r}.")
-    a = _sample(a, caller="win_tie_loss", name="a", min_size=0)
-    b = _sample(b, caller="win_tie_loss", name="b", min_size=0)
-    if a.shape != b.shape:
-        raise DataError(f"win_tie_loss needs paired values: a has {a.size} values but b has {b.size}")
-    d = a - b
-    wins = int(np.count_nonzero(d > tol))
-    losses = int(np.count_nonzero(d < -tol))
-    return WinTieLoss(wins, d.size - wins - losses, losses)
-
-
-# ----------------------------------------------------------------------------------------- correction ---
-
-def _none(p: np.ndarray) -> np.ndarray:
-    return p.copy()
-
-
-def _bonferroni(p: np.ndarray) -> np.ndarray:
-    """:math:`\\tilde p_i = \\min(1, m p_i)`."""
-    return np.minimum(1.0, p * p.size)
-
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm step-down: :math:`\\tilde p_{(i)} = \\max_{j \\le i} \\min(1, (m - j + 1) p_{(j)})`."""
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
-    out = np.empty(m)
-    out[order] = adj
-    return out
-
-
-def _bh(p: np.ndarray, *, by: bool = False) -> np.ndarray:
-    """Benjamini-Hochberg step-up: :math:`\\tilde p_{(i)} = \\min_{j \\ge i} \\min(1, m p_{(j)} / j)`;
-    Benjamini-Yekutieli multiplies by :math:`\\sum_{k=1}^m 1/k`."""
-    m = p.size
-    order = np.argsort(p, kind="stable")
-    ranks = np.arange(1, m + 1)
-    factor = np.sum(1.0 / ranks) if by else 1.0
-    adj = np.minimum.accumulate((p[order] * m * factor / ranks)[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(1.0, adj)
-    return out
-
-
-def _by(p: np.ndarray) -> np.ndarray:
-    return _bh(p, by=True)
-
-
-CORRECTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "none": _none,
-    "bonferroni": _bonferroni,
-    "holm": _holm,
-    "fdr_bh": _bh,
-    "fdr_by": _by,
-}
-"""Registry of multiple-testing corrections (statsmodels' names)."""
-
-CORRECTION_LABELS = {"none": "no correction", "bonferroni": "Bonferroni correction",
-                     "holm": "Holm correction", "fdr_bh": "Benjamini-Hochberg FDR correction",
-                     "fdr_by": "Benjamini-Yekutieli FDR correction"}
-
-
-def get_correction(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    """The correction registered as ``name``; an unknown name lists the valid ones."""
-    return select(CORRECTIONS, name, what="multiple-testing correction")
-
-
-def correct_pvalues(pvalues, method: str = "holm") -> np.ndarray:
-    r"""Adjust a family of p-values for multiple testing.
-
-    The family is what the caller passes: when comparing systems against a baseline, pass the p-values of
-    the non-baseline systems only (the baseline is not compared with itself). Adjusted p-values are
-    compared with alpha directly (reject where :math:`\tilde p \le \alpha`).
-
-    Parameters
-    ----------
-    pvalues : array-like of shape (m,)
-        Raw p-values in [0, 1]. NaN entries (tests that could not run) are left NaN and are not part
-        of the family.
-    method : {"holm", "bonferroni", "fdr_bh", "fdr_by", "none"}, default="holm"
-        Holm (1979) step-down FWER, Bonferroni FWER, Benjamini-Hochberg (1995) FDR,
-        Benjamini-Yekutieli (2001) FDR under dependence, or none.
-
-    Returns
-    -------
-    numpy.ndarray of shape (m,)
-        Adjusted p-values, in the input order. Same values as
-        ``statsmodels.stats.multitest.multipletests(p, method=method)[1]``.
-    """
-    fn = get_correction(method)
-    try:
-        p = np.asarray(pvalues, dtype=np.float64).ravel()
-    except (TypeError, ValueError):
-        raise DataError(f"correct_pvalues needs numbers, got {pvalues!r}") from None
-    ok = ~np.isnan(p)
-    if np.any((p[ok] < 0) | (p[ok] > 1)):
-        raise DataError(f"correct_pvalues needs p-values in [0, 1], got {p[ok][(p[ok] < 0) | (p[ok] > 1)][:5]}")
-    out = np.full(p.shape, np.nan)
-    if ok.any():
-        out[ok] = fn(p[ok])
-    return out
 

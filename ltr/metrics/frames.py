@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ltr.errors import ConfigError, DataError, LabelError
+from ltr.errors import DataError, LabelError
 from ltr.metrics import _fast
-from ltr.metrics.base import Metric, Ranking, _float32_scores, order_within_queries, parse_metric
+from ltr.metrics.arrays import rankings
+from ltr.metrics.base import Metric, Ranking, _descending_key, _float32_scores, parse_metrics
 from ltr.naming import select
 from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
 
@@ -22,6 +23,8 @@ MISSING_QUERIES = {"skip": False, "zero": True}
 #: it the numpy path is as fast, and small evaluations do not pay the kernels' loading (about 0.4 s per
 #: process from numba's cache; about 10 s the first time, when they are compiled).
 FAST_MIN_ROWS = 50_000
+#: Runs with at least this many rows are ranked in several threads (one range of queries each).
+THREADED_MIN_ROWS = 500_000
 
 
 def _ids(column: pd.Series) -> pd.Series:
@@ -42,10 +45,6 @@ def _numbers(column: pd.Series, what: str, error) -> np.ndarray:
                     f"e.g. pd.to_numeric(frame[{column.name!r}])") from None
 
 
-def _name(metric) -> str:
-    return metric if isinstance(metric, str) else repr(metric)
-
-
 def _examples(values, n=3) -> str:
     values = list(values)
     shown = ", ".join(repr(str(v)) for v in values[:n])
@@ -53,18 +52,8 @@ def _examples(values, n=3) -> str:
 
 
 def _prepare_metrics(metrics) -> tuple[list[str], list[Metric]]:
-    if isinstance(metrics, (str, Metric)):
-        metrics = [metrics]
-    metrics = list(metrics)
-    if not metrics:
-        raise ConfigError("evaluate needs at least one metric, e.g. metrics=['nDCG@10', 'AP']")
-    names = [_name(m) for m in metrics]
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise ConfigError(f"metric {name!r} is given twice; give each metric once")
-        seen.add(name)
-    return names, [parse_metric(m) for m in metrics]
+    parsed = parse_metrics(metrics, what="evaluate")
+    return list(parsed), list(parsed.values())
 
 
 def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Metric] | str, *,
@@ -213,25 +202,8 @@ def evaluate(qrels: pd.DataFrame, run: pd.DataFrame, metrics: Sequence[str | Met
     found = hit[keep]
     row_labels = np.where(found >= 0, labels_q[in_run][np.maximum(found, 0)], np.nan)  # NaN: not in qrels
     pool_rows = np.flatnonzero((qrels_eval >= 0) & (labels_q >= 0))
-    pool_q = qrels_eval[pool_rows]
-    pool_l = labels_q[pool_rows]
-    porder = np.lexsort((-pool_l, pool_q))
-    pool_offsets = np.r_[0, np.cumsum(np.bincount(pool_q, minlength=n_eval))].astype(np.int64)
-    offsets = np.r_[0, np.cumsum(np.bincount(qidx, minlength=n_eval))].astype(np.int64)
-    max_label = float(pool_l.max()) if len(pool_l) else 0.0
-
-    rankings: dict[str, Ranking] = {}
-    values = []
-    for metric in parsed:
-        ties = metric.ties
-        if ties not in rankings:
-            order, blocks = order_within_queries(qidx, n_eval, scores[keep], ties, docid_rank)
-            ranked = row_labels[order]
-            judged = ranked >= 0                                   # NaN (not in qrels) and < 0: unjudged
-            rankings[ties] = Ranking(offsets=offsets, labels=np.where(judged, ranked, 0.0), judged=judged,
-                                     pool_offsets=pool_offsets, pool_labels=pool_l[porder], blocks=blocks,
-                                     max_label=max_label)
-        values.append(metric._values(rankings[ties]))
+    values = rankings(parsed, qidx, n_eval, scores[keep], row_labels, qrels_eval[pool_rows], labels_q[pool_rows],
+                      docid_rank)
     return _frame(eval_qids, names, values)
 
 
@@ -245,29 +217,69 @@ def _frame(eval_qids, names, values) -> pd.DataFrame:
     })
 
 
-def _block_codes(column: pd.Series):
-    """(row codes, uniques as a list of str) of an id column. Queries usually come in blocks of rows, so
-    only the first row of each block is hashed (pyarrow's dictionary_encode)."""
+def _blocks(column: pd.Series):
+    """The runs of equal ids of an id column: (block starts, block ends, block codes, uniques as a list of
+    str), or None if the column cannot be read as strings. Queries usually come in blocks of rows, so only
+    the first row of each block is hashed (pyarrow's dictionary_encode)."""
     import pyarrow.compute as pc
     arrow = _fast.arrow_strings(column)
     if arrow is None:
         return None
     offsets, data = _fast.string_buffers(column)
-    starts = np.flatnonzero(_fast.block_starts(offsets, data))
+    n = len(arrow)
+    parts = _fast.threads() if n >= THREADED_MIN_ROWS else 1
+    bounds = np.linspace(0, n, parts + 1).astype(np.int64).tolist()
+    ranges = list(zip(bounds[:-1], bounds[1:]))
+    starts = np.flatnonzero(np.concatenate(_in_threads(lambda r: _fast.block_starts(offsets, data, *r), ranges)))
     encoded = pc.dictionary_encode(arrow.take(starts))
-    block_codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    lengths = np.diff(np.r_[starts, len(arrow)])
-    return np.repeat(block_codes, lengths), encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return starts, np.r_[starts[1:], len(arrow)], codes, encoded.dictionary.to_pylist()
+
+
+def _query_ranges(blocks, code_map, n_eval):
+    """(start, end, rows) of each evaluated query's rows: when every id is one block (a file grouped by
+    query), the blocks themselves and no rows array; otherwise a stable counting sort of the rows."""
+    starts, ends, codes, uniques = blocks
+    ev = code_map[codes]
+    if len(codes) == len(uniques):
+        q_start = np.zeros(n_eval, dtype=np.int64)
+        q_end = np.zeros(n_eval, dtype=np.int64)
+        keep = ev >= 0
+        q_start[ev[keep]] = starts[keep]
+        q_end[ev[keep]] = ends[keep]
+        return q_start, q_end, np.zeros(0, dtype=np.int64)
+    offsets, rows = _fast.group_rows(np.repeat(ev, ends - starts), n_eval)
+    return offsets[:-1], offsets[1:], rows
+
+
+def _split(sizes: np.ndarray, parts: int) -> list[tuple[int, int]]:
+    """Contiguous ranges of queries with about equal numbers of rows."""
+    if parts <= 1 or len(sizes) < 2 * parts:
+        return [(0, len(sizes))]
+    cum = np.cumsum(sizes)
+    cuts = np.searchsorted(cum, cum[-1] * np.arange(1, parts) / parts)
+    bounds = np.unique(np.r_[0, cuts, len(sizes)])
+    return list(zip(bounds[:-1].tolist(), bounds[1:].tolist()))
+
+
+def _in_threads(fn, ranges):
+    """[fn(r) for r in ranges], in one thread per range when there are several (fn releases the GIL)."""
+    if len(ranges) == 1:
+        return [fn(ranges[0])]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(len(ranges)) as pool:
+        return list(pool.map(fn, ranges))
 
 
 def _evaluate_fast(qrels, run, scores, labels_q, zero, depth):
     """The 'docid'-ties Ranking via the numba kernels; None when they cannot be used (the numpy path
     then computes the same result or raises the error)."""
-    parts = [_block_codes(_ids(run[QID])), _fast.string_buffers(_ids(run[DOCID])),
-             _block_codes(_ids(qrels[QID])), _fast.string_buffers(_ids(qrels[DOCID]))]
+    parts = [_blocks(_ids(run[QID])), _fast.string_buffers(_ids(run[DOCID])),
+             _blocks(_ids(qrels[QID])), _fast.string_buffers(_ids(qrels[DOCID]))]
     if any(p is None for p in parts):
         return None
-    (run_q, run_uniques), (doff, ddata), (qrels_q, qrels_uniques), (qoff, qdata) = parts
+    run_blocks, (doff, ddata), qrels_blocks, (qoff, qdata) = parts
+    run_uniques, qrels_uniques = run_blocks[3], qrels_blocks[3]
     in_run = set(run_uniques)
     in_qrels = set(qrels_uniques)
     chosen = in_qrels if zero else in_run & in_qrels
@@ -277,24 +289,31 @@ def _evaluate_fast(qrels, run, scores, labels_q, zero, depth):
     position = {q: i for i, q in enumerate(eval_qids)}
     run_map = np.array([position.get(q, -1) for q in run_uniques], dtype=np.int64)
     qrels_map = np.array([position.get(q, -1) for q in qrels_uniques], dtype=np.int64)
-    run_offsets, run_rows = _fast.group_rows(run_map[run_q], len(eval_qids))
-    qrels_offsets, qrels_rows = _fast.group_rows(qrels_map[qrels_q], len(eval_qids))
+    n_eval = len(eval_qids)
+    run_start, run_end, run_rows = _query_ranges(run_blocks, run_map, n_eval)
+    qrels_start, qrels_end, qrels_rows = _query_ranges(qrels_blocks, qrels_map, n_eval)
     key = _float32_scores(scores)
-    out = _fast.rank_queries(run_offsets, run_rows, key, doff, ddata, qrels_offsets, qrels_rows, qoff, qdata,
-                             labels_q, depth)
-    offsets, labels, judged, n_ret, pool, status, _ = out
-    if status != 0:
+    ukey = _descending_key(key)           # sort keys of the full sort (also taken by queries shorter than depth)
+
+    def rank(a, b):
+        return _fast.rank_queries(run_start[a:b], run_end[a:b], run_rows, key, ukey, doff, ddata,
+                                  qrels_start[a:b], qrels_end[a:b], qrels_rows, qoff, qdata, labels_q, depth)
+
+    # queries are independent and the kernel releases the GIL: ranges of queries run in threads
+    ranges = _split(run_end - run_start, _fast.threads() if len(run) >= THREADED_MIN_ROWS else 1)
+    outs = _in_threads(lambda r: rank(*r), ranges)
+    if any(out[6] != 0 for out in outs):
         return None
+    offsets = np.concatenate([[0]] + [out[0][1:] + base for out, base in
+                                      zip(outs, np.cumsum([0] + [out[0][-1] for out in outs[:-1]]))])
+    pool_offsets = np.concatenate([[0]] + [out[5][1:] + base for out, base in
+                                           zip(outs, np.cumsum([0] + [out[5][-1] for out in outs[:-1]]))])
+    labels, judged, n_ret, pool = (np.concatenate([out[i] for out in outs]) for i in (1, 2, 3, 4))
     max_label = float(pool.max()) if len(pool) else 0.0
-    pool_offsets = _pool_offsets(qrels_map[qrels_q], labels_q, len(eval_qids))
-    ranking = Ranking(offsets=offsets, labels=labels, judged=judged, pool_offsets=pool_offsets,
-                      pool_labels=pool, max_label=max_label, n_retrieved=n_ret)
+    ranking = Ranking(offsets=offsets.astype(np.int64), labels=labels, judged=judged,
+                      pool_offsets=pool_offsets.astype(np.int64), pool_labels=pool, max_label=max_label,
+                      n_retrieved=n_ret)
     return eval_qids, ranking
-
-
-def _pool_offsets(qrels_eval, labels_q, n_eval):
-    keep = (qrels_eval >= 0) & (labels_q >= 0)
-    return np.r_[0, np.cumsum(np.bincount(qrels_eval[keep], minlength=n_eval))].astype(np.int64)
 
 
 def aggregate(per_query: pd.DataFrame) -> pd.Series:
