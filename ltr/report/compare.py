@@ -127,6 +127,7 @@ class Report:
         self._figures: list[tuple[str, bytes, str | None]] = []
         self._sections: list[tuple[str, tuple[str, ...], pd.DataFrame | None, str | None]] = []
         self._default_figures: list[tuple[str, bytes, str | None]] | None = None
+        self._lead: list[int] = []      # indices into _figures of the figures that open the report
 
     # -------------------------------------------------------------------------------------- access ---
     @property
@@ -147,14 +148,18 @@ class Report:
                 f"test={self.test!r}, correction={self.correction!r})")
 
     # ------------------------------------------------------------------------------------- figures ---
-    def add_figure(self, title: str, figure, *, caption: str | None = None) -> "Report":
+    def add_figure(self, title: str, figure, *, caption: str | None = None, lead: bool = False) -> "Report":
         """Attach a figure (a matplotlib Figure, PNG bytes, a PNG file path or a :class:`~ltr.report.plots.FigureJob`
         to draw later) to the HTML and saved report.
 
         Use it for plots the per-query values cannot give: training curves, feature importance,
         first-stage recall, stage cost (:mod:`ltr.report.plots`). A ``FigureJob`` is drawn with the default
-        figures by :meth:`draw_figures` (in parallel processes if asked). Returns the report itself.
+        figures by :meth:`draw_figures` (in parallel processes if asked). With ``lead=True`` the figure opens
+        the report (before the summary table) instead of joining the figures at the end, as
+        :meth:`add_lead_figure` does. Returns the report itself.
         """
+        if lead:
+            self._lead.append(len(self._figures))
         if isinstance(figure, _plots.FigureJob):
             self._figures.append((str(title), figure, caption))
             return self
@@ -215,7 +220,7 @@ class Report:
                 jobs.append((f"Per-query Δ {metric}",
                              _plots.figure_job("plot_per_query_delta", per_query=self.per_query,
                                                baseline=self.baseline, metric=metric, systems=self.systems,
-                                               cost=len(self.systems) - 1),
+                                               weight=len(self.systems) - 1),
                              f"Per-query difference in {metric} against the baseline {self.baseline}, "
                              f"sorted; green: the system wins, red: it loses."))
         return jobs
@@ -236,6 +241,30 @@ class Report:
                 self._figures[i] = (t, png, c)
         return self
 
+    def add_lead_figure(self, metric: str | None = None, *, controls: Sequence[str] = ()) -> "Report":
+        """Open the report with one figure: each system's mean and confidence interval on ``metric`` (default: the
+        first metric), the baseline marked and its mean drawn through every row, the A/A ``controls`` hollow
+        (:func:`ltr.report.plots.plot_system_means`). Drawn with the other figures. Returns the report itself."""
+        if metric is None:
+            metric = self.metrics[0]
+        select(dict.fromkeys(self.metrics), str(metric), what="metric")
+        metric = str(metric)
+        rows = self.frame[self.frame[METRIC] == metric][[SYSTEM, "mean", "ci_low", "ci_high"]]
+        job = _plots.figure_job("plot_system_means", summary=rows.reset_index(drop=True), metric=metric,
+                                baseline=self.baseline, controls=tuple(controls), confidence=self.confidence)
+        pct = f"{self.confidence * 100:g}%"
+        return self.add_figure(f"Mean {metric} per system", job, lead=True,
+                               caption=f"Mean {metric} of each system with its {pct} bootstrap confidence interval "
+                                       f"({self.frame[self.frame[METRIC] == metric]['n_queries'].max()} queries); "
+                                       f"dashed: the baseline {self.baseline}'s mean"
+                                       + ("; hollow grey: the A/A control (the baseline retrained with other "
+                                          "seeds), the noise floor." if len(controls) else "."))
+
+    def lead_figures(self) -> list[tuple[str, bytes, str | None]]:
+        """The figures that open the report (:meth:`add_lead_figure`), drawn."""
+        self.draw_figures(plots=False)
+        return [self._figures[i] for i in self._lead]
+
     def default_figures(self) -> list[tuple[str, bytes, str | None]]:
         """The default figures (:meth:`default_figure_jobs`) as PNG bytes. Drawn once, cached."""
         if self._default_figures is None:
@@ -243,9 +272,12 @@ class Report:
         return list(self._default_figures)
 
     def figures(self, *, plots: bool = True) -> list[tuple[str, bytes, str | None]]:
-        """All figures: the default ones (if ``plots``) then those added with :meth:`add_figure`."""
+        """All figures: those opening the report, the default ones (if ``plots``), then those added with
+        :meth:`add_figure`."""
         self.draw_figures(plots=plots)
-        return (self.default_figures() if plots else []) + list(self._figures)
+        lead = set(self._lead)
+        return (self.lead_figures() + (self.default_figures() if plots else [])
+                + [f for i, f in enumerate(self._figures) if i not in lead])
 
     # ----------------------------------------------------------------------------------- rendering ---
     def _legend(self) -> str:
@@ -354,6 +386,10 @@ class Report:
         parts += [f"> **Warning:** {w}" for w in self.warnings]
         if self.warnings:
             parts.append("")
+        lead = [t for t, _, _ in self.lead_figures()] if figure_paths else []
+        for title in lead:
+            if title in figure_paths:
+                parts += [f"![{title}]({figure_paths[title]})", ""]
         parts += ["## Summary", "", render_markdown(*self._overview(digits)), "", self._legend(), ""]
         for metric in self.metrics:
             parts += [f"## {metric}", "", render_markdown(*self._detail(metric, digits), align="lrrrrrrr"), ""]
@@ -364,9 +400,10 @@ class Report:
             if table is not None:
                 header, rows, align = self._section_rows(table, digits)
                 parts += [render_markdown(header, rows, align=align), ""]
-        if figure_paths:
+        rest = {t: rel for t, rel in (figure_paths or {}).items() if t not in lead}
+        if rest:
             parts += ["## Figures", ""]
-            for title, rel in figure_paths.items():
+            for title, rel in rest.items():
                 parts += [f"![{title}]({rel})", ""]
         return "\n".join(parts).rstrip() + "\n"
 
@@ -397,6 +434,10 @@ class Report:
         import html as _h
         body = [f"<h1>{_h.escape(self.title)}</h1>", f'<p class="meta">{_h.escape(self._meta())}</p>']
         body += [f'<div class="warning">{_h.escape(w)}</div>' for w in self.warnings]
+        figures = self.figures(plots=plots)
+        lead = self.lead_figures()
+        body += [figure_block(png, title=title, caption=caption) for title, png, caption in lead]
+        figures = figures[len(lead):]
         body += ["<h2>Summary</h2>", '<div class="scroll">', render_html(*self._overview(digits)), "</div>",
                  f'<p class="legend">{_h.escape(self._legend())}</p>']
         for metric in self.metrics:
@@ -411,7 +452,6 @@ class Report:
             if table is not None:
                 header, rows, align = self._section_rows(table, digits)
                 body += ['<div class="scroll">', render_html(header, rows, align=align), "</div>"]
-        figures = self.figures(plots=plots)
         if figures:
             body.append("<h2>Figures</h2>")
             body += [figure_block(png, title=title, caption=caption) for title, png, caption in figures]

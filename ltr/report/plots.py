@@ -13,6 +13,7 @@ function                               input frame
 :func:`plot_feature_importance`        ``[system, feature, importance]``
 :func:`plot_recall_at_k`               ``[k, recall]`` (optionally ``system``)
 :func:`plot_stage_cost`                ``[stage, seconds_per_query, feature_computations_per_query]``
+:func:`plot_system_means`              ``[system, mean, ci_low, ci_high]`` (a report's summary, one metric)
 =====================================  ====================================================
 
 Layout and speed. Panels are placed on a fixed grid whose margins are measured once from the longest label
@@ -50,7 +51,7 @@ from ltr.naming import format_spec, parse_spec, select
 from ltr.schema import QID, require_columns
 
 __all__ = ["plot_metric_at_k", "plot_per_query_delta", "plot_training_curves", "plot_feature_importance",
-           "plot_recall_at_k", "plot_stage_cost", "figure_to_png", "metric_families", "system_styles",
+           "plot_recall_at_k", "plot_stage_cost", "plot_system_means", "figure_to_png", "metric_families", "system_styles",
            "FigureJob", "figure_job", "render", "default_processes", "PALETTE", "MARKERS"]
 
 WIDTH = 8.0          # inches; every figure is this wide so that reports line up
@@ -163,10 +164,10 @@ class FigureJob(NamedTuple):
 
     function: str
     kwargs: dict
-    cost: float = 1.0   # relative drawing time (e.g. panels), to hand the largest figures out first
+    weight: float = 1.0   # relative drawing time (e.g. panels), to hand the largest figures out first
 
 
-def figure_job(function: str, *, cost: float = 1.0, **kwargs) -> FigureJob:
+def figure_job(function: str, *, weight: float = 1.0, **kwargs) -> FigureJob:
     """A :class:`FigureJob` for one of this module's ``plot_*`` functions (checked now, drawn by :func:`render`).
 
     >>> figure_job("plot_recall_at_k", recall=None).function
@@ -177,7 +178,7 @@ def figure_job(function: str, *, cost: float = 1.0, **kwargs) -> FigureJob:
         raise UnknownNameError(f"figure_job: unknown plot function {function!r}; one of {names}")
     if "path" in kwargs:
         raise DataError("figure_job: a job returns PNG bytes; give no 'path'")
-    return FigureJob(function, dict(kwargs), float(cost))
+    return FigureJob(function, dict(kwargs), float(weight))
 
 
 def _draw(job: FigureJob) -> bytes:
@@ -217,7 +218,7 @@ def render(jobs, *, processes: int | None = 1) -> list[bytes]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].cost)
+    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].weight)
     out: list[bytes | None] = [None] * len(jobs)
     with warnings.catch_warnings():
         # Python >= 3.12 warns on fork() when the process has other threads; here they are OpenBLAS's and
@@ -606,4 +607,72 @@ def plot_stage_cost(cost: pd.DataFrame, *, path=None) -> Figure:
     axes[1].tick_params(axis="y", left=False)
     axes[0].set_title("time", y=1.0, pad=6)
     axes[1].set_title("feature computations", y=1.0, pad=6)
+    return _finish(fig, path)
+
+
+def plot_system_means(summary: pd.DataFrame, *, metric: str, baseline: str | None = None, controls=(),
+                      confidence: float | None = None, path=None) -> Figure:
+    """Each system's mean and confidence interval on one metric: a dot and a bar per system, in the frame's
+    order from top to bottom, the figure a report opens with.
+
+    The baseline is named "(baseline)" and its mean drawn as a dashed vertical line through every row, so that
+    a system's interval crossing it reads at once; A/A controls (``controls``: the baseline retrained with other
+    seeds) are drawn hollow in grey and named "(control)": the distance between the baseline and its control is
+    the noise floor. Colours and markers are the systems' in every other figure (:func:`system_styles`).
+
+    Parameters
+    ----------
+    summary : DataFrame with columns system, mean, ci_low, ci_high (one row per system; e.g.
+        ``report.to_frame()`` restricted to one metric)
+    metric : str, the metric's name, for the axis label
+    baseline : str, optional
+    controls : names of control systems
+    confidence : float, optional, the intervals' level (e.g. 0.95), for the axis label
+    """
+    _check_frame(summary, ["system", "mean", "ci_low", "ci_high"], "plot_system_means")
+    frame = summary.assign(system=summary["system"].astype(str)).drop_duplicates("system")
+    systems = list(frame["system"])
+    controls = {str(c) for c in controls}
+    if baseline is not None:
+        select(dict.fromkeys(systems), str(baseline), what="baseline system")
+    styles = system_styles([s for s in systems if s not in controls] or systems)
+    renderer = _measure()
+
+    def label(system):
+        if system == baseline:
+            return _plain(f"{system} (baseline)")
+        if system in controls and not system.endswith("(control)"):
+            return _plain(f"{system} (control)")
+        return _plain(system)
+
+    labels = [_wrap(label(s), 40) for s in systems]
+    label_w = _text_width(labels, _TICK, renderer) + 0.2
+    n_lines = sum(t.count("\n") + 1 for t in labels)
+    level = f"{confidence * 100:g}% " if confidence is not None else ""
+    fig, (ax,) = _grid(1, panel_height=max(1.2, 0.2 * n_lines + 0.12 * len(systems) + 0.3), left=label_w,
+                       right=0.3, top=0.4, bottom=0.6)
+    y = np.arange(len(systems))[::-1].astype(float)
+    values = frame[["mean", "ci_low", "ci_high"]].to_numpy(dtype=float)
+    for yi, system, (mean, low, high) in zip(y, systems, values):
+        if system in controls:
+            color, marker, face = "#777777", "o", "white"
+        else:
+            color, marker = styles[system]
+            face = color
+        ax.plot([low, high], [yi, yi], color=color, linewidth=2.2, solid_capstyle="butt")
+        ax.plot([mean], [yi], marker=marker, markersize=7, color=color, markerfacecolor=face,
+                markeredgewidth=1.4, linestyle="none")
+    if baseline is not None:
+        base_mean = float(values[systems.index(str(baseline)), 0])
+        ax.axvline(base_mean, color="#333333", linewidth=0.9, linestyle="--", zorder=0)
+    finite = values[np.isfinite(values)]
+    if finite.size:
+        low, high = float(finite.min()), float(finite.max())
+        pad = 0.08 * max(high - low, 1e-6)
+        ax.set_xlim(low - pad, high + pad)
+    ax.set_yticks(y, labels)
+    ax.set_ylim(-0.6, len(systems) - 0.4)
+    ax.set_xlabel(_plain(f"mean {metric} with its {level}confidence interval"))
+    ax.set_title(_plain(f"{metric} per system"), y=1.0, pad=6)
+    ax.grid(axis="x", alpha=0.3)
     return _finish(fig, path)
