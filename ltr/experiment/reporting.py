@@ -177,7 +177,9 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
         report.add_lead_figure(exp.primary, controls=controls)
         at_k = metric_at_k(out, cells)
         if not at_k.empty:
-            report.add_figure("nDCG@k", P.figure_job("plot_metric_at_k", per_query=at_k, systems=systems),
+            drawn = set(at_k["system"])      # systems with run files (an A/A control keeps none)
+            report.add_figure("nDCG@k", P.figure_job("plot_metric_at_k", per_query=at_k,
+                                                     systems=[s for s in systems if s in drawn]),
                               caption="Mean nDCG@k (trec_eval conventions) per system, recomputed from the run "
                                       "files; pooled over folds, mean over seeds.")
         curves = _cells(cells, "curves.csv")
