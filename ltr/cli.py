@@ -303,8 +303,10 @@ def _cmd_explain(args) -> int:
 
 def _cmd_run(args) -> int:
     from ltr.experiment import Runner, load_experiment
-    runner = Runner(load_experiment(args.experiment), args.out, overwrite=args.overwrite, progress=not args.quiet,
-                    jobs=args.jobs)
+    from ltr.experiment.clicks import ClickExperiment, ClickRunner
+    exp = load_experiment(args.experiment)
+    runner = (ClickRunner if isinstance(exp, ClickExperiment) else Runner)(
+        exp, args.out, overwrite=args.overwrite, progress=not args.quiet, jobs=args.jobs)
     out = runner.run()
     for message in runner.messages:
         print(message)
@@ -319,8 +321,9 @@ def _cmd_report(args) -> int:
     from ltr.experiment.reporting import build_report
     if not Path(args.dir).is_dir():
         raise ConfigError(f"{args.dir} is not a folder; give the --out folder of `ltr run`")
+    from ltr.experiment.clicks import build_click_report, is_click_folder
     with OutputFolder(args.dir).lock(what="ltr report"):
-        paths = build_report(args.dir)
+        paths = (build_click_report if is_click_folder(args.dir) else build_report)(args.dir)
     print("\n".join(str(p) for p in paths))
     return 0
 

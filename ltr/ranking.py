@@ -60,6 +60,59 @@ def synthetic_docids(group_sizes) -> np.ndarray:
     return names[within]
 
 
+@dataclass(frozen=True, eq=False)
+class ClickCounts:
+    """Clicks and impressions of each row of an aggregated click training set, by display position.
+
+    Built by :func:`ltr.clicks.training.click_training_set`; the IPS objectives
+    (:mod:`ltr.objectives.unbiased`) derive their training labels from it.
+
+    Attributes
+    ----------
+    clicks, impressions : ndarray of shape (n_rows, n_positions), int64
+        ``clicks[r, k - 1]``: clicks on row r's (qid, docid) while shown at position k; ``impressions``
+        the times it was shown there. A row never shown has a row of zeros.
+    propensities : ndarray of shape (n_positions,), float64, or None
+        Relative examination ``p_k / p_1`` per position (the simulator's truth or an estimate), or None
+        when unknown (the IPS objectives then refuse the set).
+    source : str
+        Where the propensities came from (for reports).
+    """
+
+    clicks: np.ndarray
+    impressions: np.ndarray
+    propensities: np.ndarray | None = None
+    source: str = ""
+
+    def __post_init__(self):
+        c = np.asarray(self.clicks, dtype=np.int64)
+        n = np.asarray(self.impressions, dtype=np.int64)
+        if c.ndim != 2 or c.shape != n.shape:
+            raise SchemaError(f"ClickCounts: clicks and impressions must be 2-D of one shape (n_rows, "
+                              f"n_positions); got {c.shape} and {n.shape}")
+        if np.any(c < 0) or np.any(c > n):
+            raise DataError("ClickCounts: clicks must be between 0 and the impressions at each position")
+        object.__setattr__(self, "clicks", c)
+        object.__setattr__(self, "impressions", n)
+        if self.propensities is not None:
+            p = np.asarray(self.propensities, dtype=np.float64).reshape(-1)
+            if p.shape[0] < c.shape[1] or np.any(~np.isfinite(p)) or np.any(p < 0):
+                raise DataError(f"ClickCounts: propensities must be {c.shape[1]} finite values >= 0 (one per "
+                                f"position 1..{c.shape[1]}); got {p.shape[0]} values")
+            object.__setattr__(self, "propensities", p[:c.shape[1]])
+
+    @property
+    def n_positions(self) -> int:
+        return self.clicks.shape[1]
+
+    def take(self, rows) -> "ClickCounts":
+        return ClickCounts(self.clicks[rows], self.impressions[rows], self.propensities, self.source)
+
+    def with_propensities(self, propensities, source: str = "") -> "ClickCounts":
+        """The same counts with other propensities (e.g. an estimate instead of the truth)."""
+        return ClickCounts(self.clicks, self.impressions, propensities, source)
+
+
 @dataclass(eq=False)
 class RankingDataset:
     """Features, labels and query ids of (query, document) rows grouped by query.
@@ -87,6 +140,13 @@ class RankingDataset:
         mean 1; XGBoost's pointwise objectives weight rows. A validation set's weights weight the
         early-stopping metric's mean over queries by the mean row weight of each query (LightGBM's rule for
         its ranking metrics). Not written by :meth:`to_frame`.
+    positions : ndarray of shape (n_rows,), int32, optional
+        1-based display position of each row, for click training sets with one row per impression (each
+        query block is one SERP in display order); the position-aware objectives (``lambdarank_unbiased``,
+        ``lambdarank_position``) need it. Not written by :meth:`to_frame`.
+    clicks : ClickCounts, optional
+        Clicks and impressions per display position of each row (aggregated click training sets); the
+        IPS objectives derive their labels from it.
     """
 
     X: np.ndarray | sp.spmatrix
@@ -96,6 +156,8 @@ class RankingDataset:
     feature_names: list[str] | None = None
     name: str = "dataset"
     weights: np.ndarray | None = None
+    positions: np.ndarray | None = None
+    clicks: ClickCounts | None = None
     group_sizes: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -129,6 +191,19 @@ class RankingDataset:
             raise SchemaError(f"{self.name}: duplicate feature names {dup}")
         if self.weights is not None:
             self.weights = _check_weights(self.weights, n, self.name)
+        if self.positions is not None:
+            pos = np.asarray(self.positions)
+            if pos.shape != (n,):
+                raise SchemaError(f"{self.name}: positions must have shape ({n},), one per row; got {pos.shape}")
+            if pos.size and (not np.issubdtype(pos.dtype, np.integer) and np.any(pos != np.round(pos))
+                             or pos.min() < 1):
+                raise DataError(f"{self.name}: positions must be 1-based integers (1 = top)")
+            self.positions = pos.astype(np.int32)
+        if self.clicks is not None:
+            if not isinstance(self.clicks, ClickCounts):
+                raise SchemaError(f"{self.name}: clicks must be a ClickCounts, got {type(self.clicks).__name__}")
+            if self.clicks.clicks.shape[0] != n:
+                raise SchemaError(f"{self.name}: X has {n} rows but clicks has {self.clicks.clicks.shape[0]}")
 
     # -- shape -----------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -171,7 +246,9 @@ class RankingDataset:
         rows = np.asarray(rows, dtype=np.int64)
         return RankingDataset(self.X[rows], self.labels[rows], self.qids[rows], self.docids[rows],
                               list(self.feature_names), name=self.name,
-                              weights=None if self.weights is None else self.weights[rows])
+                              weights=None if self.weights is None else self.weights[rows],
+                              positions=None if self.positions is None else self.positions[rows],
+                              clicks=None if self.clicks is None else self.clicks.take(rows))
 
     def with_query_weights(self, weights) -> "RankingDataset":
         """A copy whose rows weigh their query's weight.
@@ -192,7 +269,8 @@ class RankingDataset:
             if per_query.shape[0] != self.n_queries:
                 raise SchemaError(f"{self.name}: {per_query.shape[0]} query weights for {self.n_queries} queries")
         return RankingDataset(self.X, self.labels, self.qids, self.docids, list(self.feature_names),
-                              name=self.name, weights=np.repeat(per_query, self.group_sizes))
+                              name=self.name, weights=np.repeat(per_query, self.group_sizes),
+                              positions=self.positions, clicks=self.clicks)
 
     def to_frame(self) -> pd.DataFrame:
         """A FEATURES frame: qid, docid, label and one float32 column per feature."""
@@ -243,6 +321,13 @@ class RankingDataset:
             h.update(b"\x1e")
         if self.weights is not None:          # unweighted data keep the fingerprint they always had
             h.update(b"weights\x1e" + self.weights.tobytes())
+        if self.positions is not None:        # likewise for click training sets' positions and counts
+            h.update(b"positions\x1e" + self.positions.tobytes())
+        if self.clicks is not None:
+            c = self.clicks
+            h.update(b"clicks\x1e" + c.clicks.tobytes() + c.impressions.tobytes())
+            if c.propensities is not None:
+                h.update(b"propensities\x1e" + c.propensities.tobytes())
         return h.hexdigest()
 
 

@@ -14,6 +14,8 @@ module                                 job
 :mod:`ltr.clicks.simulate`             user models (PBM, cascade, DBN, UBM), relevance -> click
                                        probability, interventions, seeded simulation
 :mod:`ltr.clicks.protocol`             the standard unbiased-LTR protocol (production ranker, one call)
+:mod:`ltr.clicks.training`             training sets from clicks: a log joined to LETOR features, aggregated
+                                       per (qid, docid) with counts by position, or one row per impression
 :mod:`ltr.clicks.models`               click models fitted from logs (registry), log-likelihood,
                                        perplexity
 :mod:`ltr.clicks.propensity`           propensities from interventions, intervention harvesting,

@@ -25,7 +25,7 @@ from ltr.errors import ConfigError, LTRError
 
 #: Files ltr writes at the top of an output folder.
 OUTPUT_FILES = ("manifest.json", "experiment.toml", "metrics.csv", "summary.csv", "report.md", "report.html",
-                "report.tex")
+                "report.tex", "protocol.csv", "run_level.csv", "tukey.csv")
 #: Folders ltr writes (and owns entirely) inside an output folder.
 OUTPUT_FOLDERS = ("cells", "runs", "qrels", "tuning", "tables", "cache", "figures")
 LOCK_NAME = ".ltr.lock"

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ltr.errors import ConfigError, DataError
+from ltr.errors import ConfigError, DataError, LTRError
 from ltr.experiment import integrity
 from ltr.experiment.spec import Experiment
 from ltr.experiment.systems import parse_system
@@ -45,6 +45,10 @@ def experiment_cells(out: Path, manifest: dict) -> list[tuple[Path, dict]]:
     """The verified cells of the manifest's systems and seeds (cells of systems an extension dropped, or of
     another identity, stay on disk but are not reported)."""
     systems, seeds = set(manifest["systems"]), set(manifest["seeds"])
+    try:   # the A/A control trains with its own seeds, disjoint from the experiment's
+        seeds |= set(Experiment.from_dict(manifest["experiment"], source="manifest.json").control_seeds())
+    except (LTRError, KeyError, TypeError):
+        pass
     return [(d, info) for d, info in integrity.cells(out, manifest)
             if info.get("system") in systems and (info.get("seed") is None or info.get("seed") in seeds)]
 
@@ -113,16 +117,25 @@ def metric_at_k(out: Path, cells: list[tuple[Path, dict]], cutoffs=CURVE_CUTOFFS
     return pooled_per_query(pd.concat(frames, ignore_index=True))
 
 
-def _configurations(exp: Experiment, systems: list[str]) -> list[str]:
-    """One line per system: the exact backend objective and settings it used (``Objective.describe``)."""
+def _configurations(exp: Experiment, systems: list[str], trained: dict | None = None) -> list[str]:
+    """One line per system: the exact backend objective and settings it used (``Objective.describe``), for
+    the objective it trained with (``trained``: system -> objective spec from its tuning file, i.e. with the
+    primary metric's gain when the protocol aligned it), else as declared."""
+    from ltr.objectives import get_objective
     fixed = {f.name for f in exp.fixed_systems()}
     lines = []
     for name in systems:
         if name in fixed:
             text = "a fixed run (the first stage's own ranking, not trained)"
         else:
-            system = parse_system(name)
-            text = system.objective.describe(system.backend)
+            system = exp.system(name)
+            objective = system.objective
+            if trained and name in trained:
+                try:
+                    objective = get_objective(trained[name])
+                except LTRError:
+                    pass   # a spec this version cannot parse: describe the declared objective
+            text = objective.describe(system.backend)
         lines.append(f"{name}: " + "; ".join(line.strip() for line in text.splitlines() if line.strip()))
     return lines
 
@@ -154,6 +167,9 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
 
     out = Path(out_dir)
     manifest = integrity.read_manifest(out)
+    if manifest.get("kind") == "clicks":
+        raise ConfigError(f"{out} holds a click experiment: build its report with "
+                          f"ltr.experiment.clicks.build_click_report({str(out)!r}) or `ltr report {out}`")
     integrity.check_recorded(out, manifest)
     cells = experiment_cells(out, manifest)
     exp = Experiment.from_dict(manifest["experiment"], source=str(out / "manifest.json"))
@@ -165,9 +181,14 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     if baseline not in systems:
         baseline = systems[0]
     per_query = pooled_per_query(metrics)
+    controls = [c.name for c in exp.control_systems() if c.name in systems]
     report = compare(per_query, baseline=baseline, metrics=list(exp.metrics), test=exp.test,
-                     correction=exp.correction, alpha=exp.alpha, seed=0,
+                     correction=exp.correction, alpha=exp.alpha, seed=0, family=exp.family, primary=exp.primary,
+                     outside_family=controls, power=exp.protocol.power,
+                     equivalence_margin=exp.protocol.equivalence_margin,
                      title=f"{exp.name}: objective comparison")
+    protocol = protocol_statistics(exp, metrics, per_query, report, controls=controls)
+    report.headline = tuple(protocol["headline"])
     if manifest.get("status") != "finished":
         report.warnings = report.warnings + (f"the run is not finished (status {manifest.get('status')!r}): "
                                              f"tables cover the cells done so far",)
@@ -216,12 +237,48 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     spread = seed_fold_spread(metrics)
     spread = spread[spread["metric"].isin(exp.metrics)]
     no_effect = [s for s in seeds_without_effect(metrics) if s not in {f.name for f in exp.fixed_systems()}]
-    sections = [("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
-                 "tests above use the pooled per-query values instead.")]
+    sections = []
+    if not protocol["protocol"].empty:
+        sections.append((f"Both levels of inference on the primary metric {exp.primary}", _display(protocol["protocol"]),
+                         "Per comparison with the baseline: the per-query test (conditional on the trained models; "
+                         "corrected p), the run-level permutation test (whole (system, seed) runs relabelled within "
+                         "each fold, folds fixed blocks; corrected p, its floor = the smallest p the design can give), "
+                         "the randomised Tukey HSD (all pairs, family-wise) and the MDE of each at "
+                         f"{exp.protocol.power:.0%} power (per-query paired t: noncentral t; run-level and Tukey: "
+                         "simulation). Rows outside the family are uncorrected."))
+    runs_table = protocol["runs"]
+    if not runs_table.empty:
+        shown = runs_table[["metric", "system", "delta", "p_raw", "p_value", "family", "family_size", "level",
+                            "p_floor", "n_runs", "n_baseline_runs", "method", "mde"]]
+        sections.append(("Run-level tests, every metric", _display(shown.rename(columns={"p_value": "p (corrected)",
+                                                                                       "family_size": "m"})),
+                         "Across training seeds and folds, on these test queries: T = mean over folds of (mean of "
+                         "the system's runs - mean of the baseline's runs); the MDE is computed for the primary "
+                         "metric. Metrics other than the primary are exploratory."))
+    if not protocol["tukey"].empty:
+        sections.append((f"Randomised Tukey HSD on {exp.primary}", _display(protocol["tukey"]),
+                         "All pairs (Carterette 2012; Sakai 2014): p-values are family-wise (compare with α "
+                         "directly); the MDE (80% power, simulation) is given for the pairs with the baseline."))
+    gains, effective = training_protocol(out, manifest, exp)
+    if not gains.empty:
+        sections.append(("Training protocol: gain, stopping metric, search", gains,
+                         "The gain each system trained on (the primary metric's gain for objectives that optimise "
+                         "one, protocol.align_gain), the metric it early-stopped on, and the search protocol with "
+                         "the mean hessian per row at the initial scores that scales its hessian-unit regularisers."))
+    sections.append(("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
+                     "tests above use the pooled per-query values instead."))
     tuning = _tuning(out, manifest) if exp.tuning.budget > 1 else pd.DataFrame()
     if not tuning.empty:
-        sections.append(("Tuning", tuning, f"Random search, {exp.tuning.budget} configurations per fold and "
+        how = ("Random search" if exp.tuning.sampler == "random" else
+               "Optuna TPE (one study per fold and system, seeded)")
+        sections.append(("Tuning", tuning, f"{how}, {exp.tuning.budget} configurations per fold and "
                                            f"system on the validation data (the first is the defaults)."))
+    if not effective.empty:
+        sections.append(("Effective backend values", effective,
+                         "The values each system's chosen configuration stood for in the backend's own units, per "
+                         "fold (under the scale-aware search, reg_lambda = r x mean hessian x "
+                         f"{exp.protocol.reference_leaf_rows} rows and the hessian-unit minimums scaled by the mean "
+                         "hessian)."))
     notes = list(manifest.get("data_notes", []))
     if exp.tuning.budget == 1:
         notes.append("No tuning (tuning.budget = 1): every system trained with the training settings as "
@@ -235,13 +292,27 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     notes.insert(0, f"{n_queries} test queries pooled over {len(manifest['folds'])} fold(s) "
                     f"({', '.join(manifest['folds'])}); seeds {manifest['seeds']}.")
     notes += queries_without_relevant(out, manifest["folds"], exp.metrics)
+    notes += protocol["notes"]
     report.add_section("Data and protocol", notes=notes)
-    report.add_section("Backend configurations", notes=_configurations(exp, systems),
+    trained = {}
+    for path in sorted((out / "tuning").glob("*/*.json")):
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+            if info.get("identity") == manifest.get("identity") and "objective" in info:
+                trained.setdefault(info["system"], info["objective"])
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+    report.add_section("Backend configurations", notes=_configurations(exp, systems, trained),
                        caption="The exact backend objective and settings of each system.")
     for title, frame, caption in sections:
         report.add_section(title, table=frame, caption=caption)
     report.draw_figures(plots=plots, processes=None)
     paths = report.save(out, plots=plots)
+    from ltr.atomic import atomic_write
+    for name, frame in (("protocol.csv", protocol["protocol"]), ("run_level.csv", protocol["runs"]),
+                        ("tukey.csv", protocol["tukey"])):
+        with atomic_write(out / name) as handle:
+            frame.to_csv(handle, index=False, lineterminator="\n")
     return [paths["report.md"], paths["report.html"], paths["report.tex"], paths["summary.csv"]]
 
 
@@ -282,3 +353,233 @@ def compare_dirs(dir_a, dir_b, *, out=None):
     if out is not None:
         report.save(out)
     return report
+
+
+# ------------------------------------------------------------------------------------ the protocol ---
+
+_P_COLUMNS = ("per-query p", "run-level p", "run-level floor", "Tukey p", "TOST p", "p_raw", "p (corrected)",
+              "level", "p_floor", "p_value")
+
+
+def _display(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy for the rendered tables: p-values and levels in p-value notation (never a misleading 0.0000)."""
+    shown = frame.copy()
+    for col in shown.columns:
+        if col in _P_COLUMNS:
+            shown[col] = [_pfmt(v) for v in shown[col]]
+    return shown
+
+
+def _pfmt(p) -> str:
+    from ltr.report.tables import format_pvalue
+    return format_pvalue(float(p)) if p is not None and not pd.isna(p) else "–"
+
+
+def _word(p, delta, alpha: float, mde=None, floor=None, level=None) -> str:
+    """One test's verdict in words: better / worse / not significant with its MDE (never "no difference")."""
+    if p is None or pd.isna(p):
+        return "not tested"
+    if p <= alpha:
+        return "better" if delta > 0 else "worse" if delta < 0 else "different"
+    if floor is not None and level is not None and floor > level:
+        return f"cannot reject (floor {floor:.2g} > level {level:.2g})"
+    if mde is not None and not pd.isna(mde):
+        return f"n.s., MDE {mde:.4f}" if np.isfinite(mde) else "n.s., MDE ∞"
+    return "n.s."
+
+
+def protocol_statistics(exp: Experiment, metrics: pd.DataFrame, per_query: pd.DataFrame, report, *,
+                        controls: list[str], n_resamples: int = 10_000, n_simulations: int = 1000,
+                        seed: int = 0) -> dict:
+    """The comparison at both levels of inference, the all-pairs Tukey HSD and the power of each test.
+
+    Returns ``{"runs": run-level table (every metric), "tukey": all-pairs HSD on the primary metric,
+    "protocol": one row per non-baseline system on the primary metric, "headline": sentences, "notes": ...}``.
+    The run-level tests are corrected over the same families as the per-query tests (``report.frame``'s
+    ``family`` column), separately (one family per level of inference)."""
+    from ltr import stats as S
+
+    alpha, correction, primary, baseline = exp.alpha, exp.correction, report.primary, report.baseline
+    power, margin = exp.protocol.power, exp.protocol.equivalence_margin
+    systems = report.systems
+    others = [s for s in systems if s != baseline]
+    families = report.frame.set_index(["system", "metric"])["family"]
+    notes: list[str] = []
+    # Step 1: the run-level test (whole runs, folds as blocks), every metric, corrected like the per-query tests
+    runs_table = pd.DataFrame()
+    if exp.protocol.run_level and others:
+        try:
+            runs = S.run_values(metrics[metrics["system"].isin(systems)][["system", "fold", "seed", QID, "metric",
+                                                                          "value"]])
+            runs = runs[runs["metric"].isin(report.metrics)]
+            runs_table = S.run_level_table(runs, baseline=baseline, systems=others, n_resamples=n_resamples,
+                                           seed=seed)
+        except (DataError, ValueError) as exc:
+            notes.append(f"The run-level test could not run: {exc}")
+    if not runs_table.empty:
+        runs_table["family"] = [families.get((s, m), "outside") for s, m in
+                                zip(runs_table["system"], runs_table["metric"])]
+        runs_table = S.correct_family(runs_table, family="family", method=correction, p="p_raw", out="p_value")
+        levels, mdes = [], []
+        for row in runs_table.itertuples(index=False):
+            level = S.per_comparison_alpha(alpha, max(int(row.family_size), 1), correction)
+            levels.append(level)
+            if row.metric != primary:
+                mdes.append(np.nan)
+                continue
+            sub = runs[runs["metric"] == primary]
+            a, b = sub[sub["system"] == row.system], sub[sub["system"] == baseline]
+            try:
+                mdes.append(S.mde_run_level(a["value"].to_numpy(), b["value"].to_numpy(),
+                                            folds_a=a["fold"].to_numpy(), folds_b=b["fold"].to_numpy(),
+                                            alpha=alpha, power=power, family_size=max(int(row.family_size), 1),
+                                            correction=correction, n_simulations=n_simulations,
+                                            n_resamples=n_resamples, seed=seed).effect)
+            except DataError:
+                mdes.append(np.nan)   # no (fold, system) with two runs: the seed noise cannot be estimated
+        runs_table["level"] = levels
+        runs_table["mde"] = mdes
+    # Step 2: the all-pairs randomised Tukey HSD on the primary metric
+    tukey = pd.DataFrame()
+    if exp.protocol.tukey and len(systems) > 1:
+        pq = report.per_query[report.per_query["metric"] == primary][["system", QID, "value"]]
+        tukey = S.tukey_hsd(pq, systems=systems, n_resamples=n_resamples, seed=seed)
+        pairs = [(baseline, s) for s in others]
+        mde = S.mde_tukey(pq, systems=systems, pairs=pairs, alpha=alpha, power=power,
+                          n_simulations=n_simulations, n_resamples=n_resamples, seed=seed)
+        tukey = tukey.merge(mde, on=["system_a", "system_b"], how="left")
+    # Step 3: one row per comparison on the primary metric
+    frame = report.frame[(report.frame["metric"] == primary) & (report.frame["system"] != baseline)]
+    rows = []
+    for r in frame.itertuples(index=False):
+        in_family = not str(r.family).startswith("outside")
+        row = {"system": r.system, "in family": "yes" if in_family else "no (control)" if r.system in controls
+               else "no", "delta": r.delta, "per-query p": r.p_value, "per-query MDE": r.mde}
+        run = runs_table[(runs_table["system"] == r.system) & (runs_table["metric"] == primary)] \
+            if not runs_table.empty else runs_table
+        if not run.empty:
+            run = run.iloc[0]
+            row.update({"run-level delta": run["delta"], "run-level p": run["p_value"], "run-level MDE": run["mde"],
+                        "run-level floor": run["p_floor"], "runs": f"{run['n_runs']} vs {run['n_baseline_runs']}"})
+        if not tukey.empty:
+            t = tukey[((tukey["system_a"] == baseline) & (tukey["system_b"] == r.system))
+                      | ((tukey["system_b"] == baseline) & (tukey["system_a"] == r.system))].iloc[0]
+            row.update({"Tukey p": t["p_value"], "Tukey MDE": t["mde"]})
+        if margin is not None:
+            row["TOST p"] = r.tost_p
+        words = [f"per-query {_word(r.p_value, r.delta, alpha, r.mde)}"]
+        if isinstance(run, pd.Series):
+            words.append(f"run-level {_word(run['p_value'], run['delta'], alpha, run['mde'], run['p_floor'], run['level'])}")
+        if not tukey.empty:
+            words.append(f"Tukey {_word(row['Tukey p'], r.delta, alpha, row['Tukey MDE'])}")
+        if margin is not None and not pd.isna(r.tost_p) and r.tost_p <= alpha:
+            words.append(f"equivalent within ±{margin:g} (TOST)")
+        row["verdict"] = "; ".join(words)
+        rows.append(row)
+    protocol = pd.DataFrame(rows)
+    headline = _headline(exp, report, protocol, runs_table, tukey, controls, metrics)
+    return {"runs": runs_table, "tukey": tukey, "protocol": protocol, "headline": headline, "notes": notes}
+
+
+def _headline(exp, report, protocol: pd.DataFrame, runs_table: pd.DataFrame, tukey: pd.DataFrame,
+              controls: list[str], metrics: pd.DataFrame) -> list[str]:
+    """What was tested, at which level, over which family, and what it found (the report's first lines)."""
+    from ltr import stats as S
+    alpha, primary, baseline = exp.alpha, report.primary, report.baseline
+    if protocol.empty:
+        return [f"Primary metric {primary}: only the baseline {baseline} was evaluated; nothing was tested."]
+    fam = protocol[protocol["in family"] == "yes"]
+    corr = S.CORRECTION_LABELS[exp.correction]
+    family_words = {"primary": f"{primary} across the {len(fam)} non-baseline systems",
+                    "metric": f"each metric across the {len(fam)} non-baseline systems",
+                    "all": f"every (system, metric): {len(fam)} systems x {len(report.metrics)} metrics"}[report.family]
+    out = [f"Claim tested: is a system better than the baseline {baseline} on the primary metric {primary}? "
+           f"Family: {family_words} ({corr}, α = {alpha:g})"
+           + (f"; {', '.join(controls)} shown as the noise floor, outside the family." if controls else ".")]
+
+    def tally(col, pcol):
+        better = fam[(fam[pcol] <= alpha) & (fam[col] > 0)]["system"].tolist()
+        worse = fam[(fam[pcol] <= alpha) & (fam[col] < 0)]["system"].tolist()
+        return (f"{len(better)} of {len(fam)} significantly better" + (f" ({', '.join(better)})" if better else "")
+                + f", {len(worse)} worse" + (f" ({', '.join(worse)})" if worse else ""))
+
+    out.append(f"On these queries with these trained models ({S.describe_test(exp.test)} over "
+               f"{int(report.frame['n_queries'].max())} pooled test queries, seed-averaged): {tally('delta', 'per-query p')}.")
+    if "run-level p" in protocol:
+        n_folds = metrics["fold"].nunique()
+        seeds = len(exp.seeds)
+        text = (f"Across training seeds and folds, on these test queries (whole runs permuted within each of the "
+                f"{n_folds} fold{'s' if n_folds != 1 else ''}, {seeds} seeds per trained system): {tally('run-level delta', 'run-level p')}.")
+        prim = runs_table[(runs_table["metric"] == primary)
+                          & ~runs_table["family"].astype(str).str.startswith("outside")]
+        blocked = prim[prim["p_floor"] > prim["level"]]
+        if not blocked.empty:
+            need = S.seeds_needed(alpha, n_folds=n_folds, family_size=int(prim["family_size"].max()),
+                                  correction=exp.correction)
+            text += (f" Its floor: {len(blocked)} comparison(s) cannot reject at their level whatever the data "
+                     f"(smallest p {blocked['p_floor'].min():.2g} > {blocked['level'].min():.2g}); "
+                     f"{need} seeds per system would let it.")
+        out.append(text)
+    if not tukey.empty:
+        sig = tukey[tukey["p_value"] <= alpha]
+        out.append(f"Which systems differ at all (randomised Tukey HSD on {primary}, all {len(tukey)} pairs, "
+                   f"family-wise α = {alpha:g}, on these queries with these trained models): {len(sig)} pair(s) differ.")
+    for control in controls:
+        row = protocol[protocol["system"] == control]
+        if row.empty:
+            continue
+        row = row.iloc[0]
+        text = (f"A/A control {control} (the baseline retrained with other seeds): Δ {row['delta']:+.4f}, "
+                f"per-query p = {_pfmt(row['per-query p'])}")
+        if "run-level p" in row:
+            text += f", run-level p = {_pfmt(row['run-level p'])} (uncorrected)"
+        text += (". A calibrated test flags such a pair about α of the time; a significant per-query p here is "
+                 "seed noise the per-query test is conditional on.")
+        out.append(text)
+    out.append("A comparison that is not significant is reported with its MDE (at "
+               f"{exp.protocol.power:.0%} power), never as \"no difference\""
+               + (f"; equivalence is tested by TOST within ±{exp.protocol.equivalence_margin:g}."
+                  if exp.protocol.equivalence_margin is not None else
+                  " (no equivalence margin declared, so no claim of equivalence is made).")
+               + (f" Metrics other than {primary} are exploratory." if report.family == "primary" else ""))
+    return out
+
+
+def training_protocol(out: Path, manifest: dict, exp: Experiment) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From the tuning files: per system, the gain it trained on, the metric it stopped on, the search and
+    its hessian scale; per (fold, system), the effective backend values of the chosen configuration."""
+    per_system: dict[str, dict] = {}
+    per_fold = []
+    systems = set(manifest["systems"])
+    for path in sorted((out / "tuning").glob("*/*.json")):
+        try:
+            info = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DataError(f"{path} is damaged ({exc}); run `ltr run` again to recompute it") from None
+        if info.get("system") not in systems or info.get("identity") != manifest.get("identity"):
+            continue
+        h = info.get("hessian_scale")
+        entry = per_system.setdefault(info["system"], {"system": info["system"],
+                                                       "trained gain": info.get("gain", "?"),
+                                                       "stopped on": info.get("metric", "?"),
+                                                       "search": info.get("search", "?"), "_h": []})
+        if h is not None:
+            entry["_h"].append(float(h))
+        values = {**(info.get("effective") or {}), **(info.get("backend_params") or {})}
+        shown = {k: v for k, v in values.items() if k in ("reg_lambda", "min_child_weight", "min_sum_hessian_in_leaf",
+                                                          "learning_rate", "num_leaves", "max_depth",
+                                                          "min_child_samples") and v is not None}
+        per_fold.append({"fold": info["fold"], "system": info["system"],
+                         "mean hessian": np.nan if h is None else float(h),
+                         "effective backend values": ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                                               for k, v in shown.items())})
+    rows = []
+    for name in manifest["systems"]:
+        if name not in per_system:
+            continue
+        entry = per_system[name]
+        hs = entry.pop("_h")
+        entry["mean hessian (folds)"] = ("–" if not hs else f"{min(hs):.4g}" if len(hs) == 1 or min(hs) == max(hs)
+                                         else f"{min(hs):.4g}–{max(hs):.4g}")
+        rows.append(entry)
+    return pd.DataFrame(rows), pd.DataFrame(per_fold)

@@ -5,7 +5,7 @@ Layout of the output folder::
     manifest.json                       resolved experiment, versions, git commit, data hashes, seeds, status
     experiment.toml                     the resolved declaration
     qrels/<fold>.qrels                  test qrels of each fold (reports are rebuilt from these and the runs)
-    tuning/<fold>/<system>.json         the search: every configuration and its validation score
+    tuning/<fold>/<system>.json         the search (random or TPE): every configuration and its validation score
     runs/<fold>/<system>-seed<k>.trec   TREC run of each cell (``<system>.trec`` for a fixed system)
     cache/                              feature matrices of raw collections (reused when a run resumes)
     cells/<fold>/<system>/seed<k>/      model/ (backend format + manifest), per_query.csv, curves.csv,
@@ -42,7 +42,7 @@ from ltr.experiment.data import PreparedData, PreparedFold, prepare
 from ltr.experiment.folder import OUTPUT_FOLDERS, OutputFolder
 from ltr.experiment.integrity import recorded_files
 from ltr.experiment.protocol import effective_settings, gain_trained, training_objective
-from ltr.experiment.search import search_configurations  # noqa: F401 (re-exported)
+from ltr.experiment.search import make_search, search_configurations  # noqa: F401 (re-exported)
 from ltr.experiment.spec import Experiment
 from ltr.experiment.systems import FixedSystem, System
 from ltr.atomic import atomic_write, sha256_file, write_json
@@ -51,10 +51,12 @@ from ltr.schema import QID
 METRICS_COLUMNS = ["fold", "objective", "backend", "seed", "qid", "metric", "value"]
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions of Python, ltr and the libraries a run's numbers depend on (plus ``extra`` packages, e.g.
+    optuna when the search is TPE: its proposals are reproducible for one Optuna version)."""
     import importlib.metadata as md
     out = {"python": platform.python_version(), "ltr": ltr.__version__}
-    for pkg in ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost", "numba", "bm25s"):
+    for pkg in ("numpy", "pandas", "scipy", "scikit-learn", "lightgbm", "xgboost", "numba", "bm25s", *extra):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -179,7 +181,7 @@ class Runner:
             "folds": [f.name for f in data.folds], "data_hashes": data.hashes, "data_notes": data.notes,
             "identity": self.identity,
             "feature_groups": data.feature_groups,
-            "versions": library_versions(), "git_commit": git_commit(), "ltr_version": ltr.__version__,
+            "versions": library_versions(("optuna",) if self.exp.tuning.sampler == "tpe" else ()), "git_commit": git_commit(), "ltr_version": ltr.__version__,
             "status": status,
         }
         manifest.update(extra or {})
@@ -233,15 +235,17 @@ class Runner:
             from ltr.models.scale import initial_hessian_scale
             hessian = initial_hessian_scale(objective, system.backend, fold.train, n_jobs=exp.training.n_jobs,
                                             seed=seed, params=exp.training.params)
-        drawn = [exp.training.settings(system, c) for c in search_configurations(exp, fold.name)]
+        search = make_search(exp, fold.name, system)
+        tuned = exp.tuning.budget > 1
         trials, models = [], []
-        for config in drawn:
+        for _ in range(exp.tuning.budget):
+            config = exp.training.settings(system, search.ask())
             effective, backend_params = effective_settings(system.backend, config, hessian,
                                                            reference_leaf_rows=protocol.reference_leaf_rows,
                                                            declared_params=exp.training.params)
             trial = {"config": config, "effective": effective, "backend_params": backend_params,
                      "valid_score": None, "best_iteration": None}
-            if len(drawn) > 1:
+            if tuned:
                 t0 = time.perf_counter()
                 kwargs = exp.training.ranker_kwargs(system, effective, seed=seed, eval_metric=exp.stop_metric,
                                                     backend_params=backend_params)
@@ -252,13 +256,14 @@ class Runner:
                 trial.update(valid_score=float(curve[ranker.best_iteration_ - 1]),
                              best_iteration=int(ranker.best_iteration_))
                 models.append(ranker)
+                search.tell(trial["valid_score"])
             trials.append(trial)
         best = max(range(len(trials)), key=lambda i: (trials[i]["valid_score"] or 0.0, -i))
         if models:  # the winning model *is* the first seed's model (same settings, seed and data)
             self._tuned_models[(fold.name, system.name)] = models[best]
         result = {"system": system.name, "fold": fold.name, "metric": exp.training.eval_metric or exp.stop_metric,
                   "objective": repr(objective), "gain": gain_trained(objective, system.backend),
-                  "search": protocol.search, "hessian_scale": hessian, "trials": trials, "best": best,
+                  "search": protocol.search, "sampler": exp.tuning.sampler, "hessian_scale": hessian, "trials": trials, "best": best,
                   "config": trials[best]["config"], "effective": trials[best]["effective"],
                   "backend_params": trials[best]["backend_params"], "identity": self.identity}
         result["checksum"] = _checksum(result)

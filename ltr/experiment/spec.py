@@ -171,7 +171,7 @@ class TrainingSpec:
 
 @dataclass(frozen=True)
 class TuningSpec:
-    """Random search with the same budget for every (fold, objective, backend).
+    """The hyper-parameter search, with the same budget for every (fold, objective, backend).
 
     Parameters
     ----------
@@ -184,17 +184,28 @@ class TuningSpec:
     space : dict
         ``{parameter: [kind, low, high]}`` with kind ``log``, ``int`` or ``float``; defaults to
         :data:`DEFAULT_SPACE`. Parameters are the Ranker's common keyword arguments.
+    sampler : {"random", "tpe"}, default="random"
+        ``"random"``: the configurations above. ``"tpe"``: Optuna's Tree-structured Parzen Estimator, one
+        study per (fold, system) with the same budget, seeded from ``seed`` and the fold, drawing in the same
+        units as the random search (``pip install 'ltr[tune]'``); see :mod:`ltr.experiment.search`.
     """
 
     budget: int = 8
     seed: int = 0
     space: dict = field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_SPACE.items()})
+    sampler: str = "random"
 
     def __post_init__(self):
+        from ltr.experiment.search import SAMPLERS, have_optuna
         check_type(self.budget, int, "tuning.budget")
         check_type(self.seed, int, "tuning.seed")
         if self.budget < 1:
             raise ConfigError(f"tuning.budget must be >= 1, got {self.budget}")
+        check_type(self.sampler, str, "tuning.sampler")
+        select(SAMPLERS, self.sampler, what="tuning sampler")
+        if self.sampler == "tpe" and self.budget > 1 and not have_optuna():
+            raise ConfigError("tuning.sampler = 'tpe' needs Optuna, which is not installed: pip install "
+                              "'ltr[tune]' (or pip install optuna), or use sampler = 'random'")
         check_type(self.space, dict, "tuning.space")
         allowed = {f.name for f in dataclasses.fields(TrainingSpec)} - {"params", "n_jobs", "eval_metric",
                                                                         "n_estimators", "early_stopping_rounds",

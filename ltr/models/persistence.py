@@ -89,6 +89,7 @@ def save_ranker(ranker, path) -> Path:
         "history_file": history_file,
         "history_attrs": dict(ranker.history_.attrs) if history_file else None,
         "distributed": _json_safe(getattr(ranker, "distributed_", None)),
+        "position_bias": _json_safe(getattr(ranker, "position_bias_", None)),
         "model_file": backend.model_file,
         "model_sha256": hashlib.sha256(data).hexdigest(),
     }
@@ -194,6 +195,8 @@ def load_ranker(path, cls):
     ranker.valid_fingerprint_ = manifest.get("valid_fingerprint")
     ranker.backend_params_ = manifest.get("backend_params") or {}
     ranker.distributed_ = manifest.get("distributed")
+    bias = manifest.get("position_bias")
+    ranker.position_bias_ = bias if isinstance(bias, dict) else None
     ranker.history_ = None
     if manifest.get("history_file") == "history.csv" and (path / "history.csv").is_file():
         import pandas as pd

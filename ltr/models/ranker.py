@@ -159,6 +159,10 @@ class Ranker(BaseEstimator):
     n_features_in_ : int
     feature_importances_ : pandas.Series
         Total split gain per feature over the trees used for prediction.
+    position_bias_ : dict or None
+        Position-aware objectives: the position biases the training estimated (``lambdarank_unbiased``:
+        ``t_plus`` / ``t_minus`` per position; ``lambdarank_position``: LightGBM's additive ``g``); see
+        :mod:`ltr.objectives.unbiased`. None for every other objective.
     distributed_ : dict or None
         With ``cluster``: address, n_workers, n_partitions, rounds and how they were chosen (saved in the
         manifest).
@@ -265,6 +269,51 @@ class Ranker(BaseEstimator):
                              f"query {ds.qids[r]!r}, docid {ds.docids[r]!r}, row {r}); every training and "
                              f"validation row needs a label: drop those rows or fill them")
 
+    @staticmethod
+    def _click_labels(ds: RankingDataset, objective) -> RankingDataset:
+        """For the IPS objectives (``needs_clicks``): the set with its labels replaced by the objective's
+        labels from ``ds.clicks`` (the IPS estimates); any other objective trains on ``ds.labels``."""
+        if not objective.needs_clicks:
+            return ds
+        if ds.clicks is None:
+            raise ConfigError(f"objective {objective!r} learns from click counts, but {ds.name} has none "
+                              f"(RankingDataset.clicks is None). Build the training set with "
+                              f"ltr.clicks.training.click_training_set(log, features, aggregate=True, "
+                              f"propensities=...); to train on true labels use 'binary' or 'ranknet'")
+        labels = objective.labels_from_clicks(ds.clicks, ds.group_sizes)
+        out = RankingDataset.__new__(RankingDataset)
+        out.__dict__.update(ds.__dict__)
+        out.labels = np.asarray(labels, dtype=np.float64)
+        return out
+
+    @staticmethod
+    def _positions(ds: RankingDataset, objective, backend: str):
+        """The display positions a position-aware objective needs (``needs_positions``), checked; else None.
+
+        ``lambdarank_unbiased`` reads the position from the row order (XGBoost has no position field), so
+        every query block must be one SERP in display order: positions 1, 2, ..., n.
+        """
+        if not objective.needs_positions:
+            return None
+        if ds.positions is None:
+            raise ConfigError(f"objective {objective!r} needs the display position of every row, but {ds.name} "
+                              f"has none (RankingDataset.positions is None). Build the training set with "
+                              f"ltr.clicks.training.click_training_set(log, features, aggregate=False): one row "
+                              f"per impression, one group per SERP")
+        pos = ds.positions
+        if objective.name == "lambdarank_unbiased":
+            offsets = ds.query_offsets
+            expected = np.arange(len(pos)) - np.repeat(offsets[:-1], ds.group_sizes) + 1
+            bad = np.flatnonzero(pos != expected)
+            if bad.size:
+                r = int(bad[0])
+                raise GroupError(f"objective {objective!r} takes the position from the row order inside each group "
+                                 f"(as XGBoost does), but in {ds.name} row {r} (query {ds.qids[r]!r}) is at row "
+                                 f"{int(expected[r])} of its group and was shown at position {int(pos[r])}. Each "
+                                 f"group must be one SERP in display order (click_training_set(aggregate=False) "
+                                 f"builds that)")
+        return pos
+
     # -- fit -----------------------------------------------------------------------------------------
     def fit(self, train, valid=None, *, callbacks=None) -> Ranker:
         """Train on ``train`` (a RankingDataset or a FEATURES frame), early-stopping on ``valid``.
@@ -323,6 +372,12 @@ class Ranker(BaseEstimator):
                 f"{train_ds.unique_qids[ones[0]]!r}); the {objective.family} objective {objective!r} learns "
                 f"nothing from them. Drop them (keep = data.unique_qids[data.group_sizes > 1]; "
                 f"data.subset_queries(keep)) or use a pointwise objective")
+        train_ds = self._click_labels(train_ds, objective)
+        positions = self._positions(train_ds, objective, backend.name)
+        if positions is not None and self.cluster is not None:
+            raise ConfigError(f"objective {objective!r} needs the display positions and position biases estimated "
+                              f"across the whole training set at every iteration; training on a cluster "
+                              f"(Ranker(cluster=...)) does not carry them. Train in this process (cluster=None)")
         objective.check_labels(train_ds.labels, sizes, backend=backend.name)
         valid_ds = None
         if valid is not None:
@@ -347,7 +402,8 @@ class Ranker(BaseEstimator):
                          n_estimators=self.n_estimators,
                          early_stopping_rounds=self.early_stopping_rounds if valid_ds is not None else None,
                          metrics=metrics, valid=valid_tuple, record=bool(self.record), callbacks=all_callbacks,
-                         weights=train_ds.weights, valid_weights=valid_ds.weights if valid_ds is not None else None)
+                         weights=train_ds.weights, valid_weights=valid_ds.weights if valid_ds is not None else None,
+                         positions=positions)
         # Step 4: training
         distributed = None
         if self.cluster is not None:             # Dask is imported only here (optional extra)
@@ -378,6 +434,7 @@ class Ranker(BaseEstimator):
         if custom:
             self.backend_params_["objective"] = f"custom: {objective!r}.grad_hess"
         self.history_ = trained.recorder.history(self.evals_result_) if trained.recorder is not None else None
+        self.position_bias_ = trained.position_bias
         self.distributed_ = distributed
         self._fit_params = {**settings, "objective": repr(objective), "backend": backend.name}
         return self

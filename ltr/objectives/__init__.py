@@ -9,7 +9,8 @@ True
 
 Every objective's printed form parses back (``get_objective(repr(obj)) == obj``); an unknown name lists
 the registered ones. The families live one per module: :mod:`ltr.objectives.pointwise`,
-:mod:`ltr.objectives.ranknet`, :mod:`ltr.objectives.lambdarank`, :mod:`ltr.objectives.listwise`.
+:mod:`ltr.objectives.ranknet`, :mod:`ltr.objectives.lambdarank`, :mod:`ltr.objectives.listwise`, and the
+objectives for learning from clicks, :mod:`ltr.objectives.unbiased`.
 The gradient kernels (:mod:`ltr.objectives._kernels`) are numba-compiled with numpy references.
 """
 
@@ -21,6 +22,7 @@ from ltr.objectives.lambdarank import LambdaRank, LambdaRankMAP, LambdaRankRef, 
 from ltr.objectives.listwise import RankXENDCG
 from ltr.objectives.pointwise import Binary, Multiclass, Regression
 from ltr.objectives.ranknet import RankNet
+from ltr.objectives.unbiased import IPSBinary, IPSRankNet, LambdaRankPosition, UnbiasedLambdaMART
 
 _KERNELS = {"HAVE_NUMBA", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid", "ranknet_grad_hess",
             "ranknet_loss", "ranknet_numpy", "ranknet_sampled_grad_hess", "ranknet_sampled_reference"}
@@ -35,7 +37,8 @@ def __getattr__(name):
 
 
 __all__ = [
-    "HAVE_NUMBA", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP", "LambdaRankRef",
+    "HAVE_NUMBA", "IPSBinary", "IPSRankNet", "LABEL_KINDS", "Binary", "LambdaRank", "LambdaRankMAP",
+    "LambdaRankPosition", "LambdaRankRef", "UnbiasedLambdaMART",
     "Multiclass", "Objective", "RankNet", "RankXENDCG", "Regression", "available_objectives",
     "default_label_gain", "get_objective", "lambdarank_grad_hess", "lambdarank_numpy", "lightgbm_sigmoid",
     "objective_backends", "quantize", "ranknet_grad_hess", "ranknet_loss", "ranknet_numpy", "ranknet_sampled_grad_hess",

@@ -303,6 +303,11 @@ class Objective:
     label_kinds: ClassVar[frozenset] = frozenset()
     #: backend -> native objective name; a backend in ``backends`` but not here runs our grad_hess.
     native: ClassVar[dict[str, str]] = {}
+    #: Trains on the click counts of an aggregated click set (``RankingDataset.clicks``): the Ranker then
+    #: replaces the labels by :meth:`labels_from_clicks` (the IPS objectives).
+    needs_clicks: ClassVar[bool] = False
+    #: Needs the display position of each row (``RankingDataset.positions``, one SERP per query block).
+    needs_positions: ClassVar[bool] = False
     _spec: ClassVar[dict[str, tuple[Any, Callable]]] = {}
 
     def __init__(self, **params):
@@ -460,6 +465,19 @@ class Objective:
     def _notes(self, backend: str) -> list[str]:
         """Conventions a reader of a figure should know (hessian scale, parameters without equivalent)."""
         return []
+
+    def labels_from_clicks(self, counts, group_sizes) -> np.ndarray:
+        """Training labels from a :class:`ltr.ranking.ClickCounts` (objectives with ``needs_clicks``)."""
+        raise NotImplementedError(f"objective {self!r} does not train on click counts")
+
+    def session(self, labels, group_sizes, positions=None):
+        """A fresh ``grad_hess(labels, scores, group_sizes, weights)`` callable for one training run.
+
+        Stateless objectives return :meth:`grad_hess` itself; stateful ones (the reference Unbiased
+        LambdaMART, whose position biases are re-estimated at every iteration) return a callable that
+        keeps that state and exposes it as ``.state()`` after training.
+        """
+        return self.grad_hess
 
     def grad_hess(self, labels, scores, group_sizes, weights=None) -> tuple[np.ndarray, np.ndarray]:
         """Gradient and hessian of the loss with respect to the scores (float64, LightGBM's sign).

@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 
 from ltr.report.plots import _check_frame, _figure, _finish
 
-__all__ = ["plot_ctr_by_position", "plot_perplexity_by_position", "plot_propensities"]
+__all__ = ["plot_ctr_by_position", "plot_perplexity_by_position", "plot_propensities", "plot_metric_by_sessions",
+           "plot_propensity_estimates"]
 
 
 def plot_ctr_by_position(ctr: pd.DataFrame, *, path=None) -> Figure:
@@ -98,4 +99,56 @@ def plot_propensities(propensities: pd.DataFrame, *, path=None) -> Figure:
     ax.set_title("Examination propensities")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
+    return _finish(fig, path)
+
+
+def plot_metric_by_sessions(curve: pd.DataFrame, *, metric: str = "nDCG@10", path=None) -> Figure:
+    """A metric against the number of sessions (log scale), one line per method, one panel per eta.
+
+    Parameters
+    ----------
+    curve : DataFrame with columns eta, sessions, method, value
+    """
+    _check_frame(curve, ["eta", "sessions", "method", "value"], "plot_metric_by_sessions")
+    etas = list(dict.fromkeys(curve["eta"]))
+    fig, axes = _figure(len(etas), cols=min(len(etas), 3), share=True)
+    for ax, eta in zip(axes, etas):
+        sub = curve[curve["eta"] == eta]
+        for name, g in sub.groupby("method", sort=False):
+            g = g.sort_values("sessions", kind="stable")
+            style = "k--" if name == "full_information" else ("k:" if name == "production" else "-")
+            ax.plot(g["sessions"], g["value"], style, marker="o", label=str(name))
+        ax.set_xscale("log")
+        ax.set_xlabel("sessions")
+        ax.set_title(f"eta = {eta:g}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel(f"true {metric}")
+    axes[-1].legend(fontsize="x-small")
+    return _finish(fig, path)
+
+
+def plot_propensity_estimates(propensities: pd.DataFrame, *, path=None) -> Figure:
+    """Estimated against true propensities per position, one panel per eta, one line per source (the truth
+    dashed black).
+
+    Parameters
+    ----------
+    propensities : DataFrame with columns eta, source, position, propensity
+    """
+    _check_frame(propensities, ["eta", "source", "position", "propensity"], "plot_propensity_estimates")
+    etas = list(dict.fromkeys(propensities["eta"]))
+    fig, axes = _figure(len(etas), cols=min(len(etas), 3), share=True)
+    for ax, eta in zip(axes, etas):
+        for name, g in propensities[propensities["eta"] == eta].groupby("source", sort=False):
+            g = g.sort_values("position", kind="stable")
+            if str(name) == "truth":
+                ax.plot(g["position"], g["propensity"], "k--", label="truth")
+            else:
+                ax.plot(g["position"], g["propensity"], marker="o", label=str(name))
+        ax.set_ylim(bottom=0)
+        ax.set_xlabel("position")
+        ax.set_title(f"eta = {eta:g}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("propensity relative to position 1")
+    axes[-1].legend(fontsize="x-small")
     return _finish(fig, path)

@@ -49,13 +49,19 @@ PER_QUERY = (SYSTEM, QID, METRIC, VALUE)
 
 SUMMARY_COLUMNS = ["system", "metric", "n_queries", "mean", "ci_low", "ci_high", "delta", "delta_ci_low",
                    "delta_ci_high", "p_raw", "p_value", "significant", "effect_size", "wins", "ties",
-                   "losses"]
-"""Columns of :meth:`Report.to_frame`, in order."""
+                   "losses", "family", "family_size", "mde", "tost_p"]
+"""Columns of :meth:`Report.to_frame`, in order. ``family`` names the row's correction family (``"primary"``,
+``"exploratory: <metric>"``, ``"metric: <metric>"``, ``"all"``, ``"baseline"``, or ``"outside: <system> / <metric>"`` for a system kept
+out of every family, such as an A/A control, whose p-value stays uncorrected); ``family_size`` is its *m*;
+``mde`` the minimal detectable effect of the per-query test at the declared power and the family's
+per-comparison level (:func:`ltr.stats.mde_paired`); ``tost_p`` the paired TOST p-value when an equivalence
+margin is declared (NaN otherwise)."""
 
 _MISSING = {"error": "refuse systems whose queries differ from the baseline's",
             "intersect": "compare on the queries all systems have"}
 _FAMILIES = {"metric": "per metric, across the non-baseline systems",
-             "all": "across all non-baseline systems and metrics"}
+             "all": "across all non-baseline systems and metrics",
+             "primary": "the primary metric across the non-baseline systems; the other metrics exploratory"}
 _CI_METHODS = {"percentile": "percentile", "bca": "BCa"}
 
 
@@ -117,8 +123,13 @@ class Report:
     def __init__(self, frame: pd.DataFrame, per_query: pd.DataFrame, *, baseline: str, test: str,
                  correction: str, alpha: float, confidence: float, n_resamples: int, seed: int,
                  family: str, missing: str, ci_method: str, warnings: Sequence[str] = (),
-                 title: str = "System comparison"):
+                 title: str = "System comparison", primary: str | None = None, outside_family: Sequence[str] = (),
+                 power: float = 0.8, equivalence_margin: float | None = None):
         self.frame, self.per_query = frame, per_query
+        self.primary, self.outside_family = primary, tuple(outside_family)
+        self.power, self.equivalence_margin = power, equivalence_margin
+        #: Sentences shown first in every rendering: what was tested and what it found (set by the caller).
+        self.headline: tuple[str, ...] = ()
         self.baseline, self.test, self.correction = baseline, test, correction
         self.alpha, self.confidence, self.n_resamples, self.seed = alpha, confidence, n_resamples, seed
         self.family, self.missing, self.ci_method = family, missing, ci_method
@@ -284,20 +295,40 @@ class Report:
         test = stats.describe_test(self.test)
         corr = stats.CORRECTION_LABELS[self.correction]
         n_family = self._family_size()
-        family = (f"{corr} over {n_family} comparison{'s' if n_family != 1 else ''} "
-                  f"{'per metric' if self.family == 'metric' else 'in all'}" if self.correction != "none"
-                  else corr)
+        where = {"metric": "per metric", "all": "in all",
+                 "primary": f"on the primary metric {self.primary}"}[self.family]
+        family = (f"{corr} over {n_family} comparison{'s' if n_family != 1 else ''} {where}"
+                  if self.correction != "none" else corr)
+        if self.outside_family:
+            family += f"; {', '.join(self.outside_family)} outside the family (uncorrected p)"
         used = {m for m in self._marks().values() if m}
         marks = "/".join(MARKS[m][0] for m in ("up", "down", "diff") if m in used) or "▲/▼"
         meaning = {"up": "better", "down": "worse", "diff": "different (zero mean difference)"}
         words = "/".join(meaning[m] for m in ("up", "down", "diff") if m in used) or "better/worse"
         return (f"{marks}: significantly {words} than the baseline {self.baseline} ({test}, {family}, "
                 f"α = {self.alpha:g}). Bold: best mean per metric. CIs: {self.confidence * 100:g}% bootstrap "
-                f"({_CI_METHODS[self.ci_method]}, {self.n_resamples:,} resamples, seed {self.seed}).")
+                f"({_CI_METHODS[self.ci_method]}, {self.n_resamples:,} resamples, seed {self.seed})."
+                + self._power_legend())
+
+    def _power_legend(self) -> str:
+        text = (f" MDE: the smallest true difference the per-query test detects with {self.power:.0%} power at "
+                f"the family's per-comparison level; a comparison that is not significant is not evidence of no "
+                f"difference, only that none larger than its MDE was likely missed")
+        if self.equivalence_margin is not None:
+            text += (f"; equivalence (TOST, margin ±{self.equivalence_margin:g}) is the only test of "
+                     f"\"no difference\"")
+        else:
+            text += " (a claim of no difference needs an equivalence margin: TOST)"
+        if self.family == "primary":
+            text += f". Metrics other than the primary {self.primary} are exploratory (corrected per metric)"
+        return text + "."
 
     def _family_size(self) -> int:
-        others = max(len(self.systems) - 1, 0)
-        return others if self.family == "metric" else others * len(self.metrics)
+        rows = self.frame[self.frame["family"].isin(["primary", "all"]) | self.frame["family"].str.startswith(
+            "metric:")] if "family" in self.frame else self.frame.iloc[0:0]
+        if rows.empty:
+            return 0
+        return int(rows["family_size"].max())
 
     def _meta(self) -> str:
         n = sorted(set(self.frame["n_queries"]))
@@ -306,7 +337,7 @@ class Report:
         return (f"Baseline: {self.baseline} · {ns} system{'s' if ns != 1 else ''} · "
                 f"{nm} metric{'s' if nm != 1 else ''} · {nq} · "
                 f"test: {stats.describe_test(self.test)} · correction: {stats.CORRECTION_LABELS[self.correction]} "
-                f"({_FAMILIES[self.family]})")
+                f"({_FAMILIES[self.family]})" + (f" · primary metric: {self.primary}" if self.primary else ""))
 
     def _marks(self) -> dict[tuple[str, str], str]:
         out = {}
@@ -327,7 +358,14 @@ class Report:
         return best
 
     def _system_label(self, system: str) -> str:
-        return f"{system} (baseline)" if system == self.baseline else system
+        if system == self.baseline:
+            return f"{system} (baseline)"
+        return f"{system} [not in family]" if system in self.outside_family else system
+
+    def _metric_title(self, metric: str) -> str:
+        if self.family == "primary":
+            return f"{metric} (primary)" if metric == self.primary else f"{metric} (exploratory)"
+        return metric
 
     def _overview(self, digits: int, *, latex: bool = False) -> tuple[list[str], list[list[Cell]]]:
         marks, best = self._marks(), self._best(digits)
@@ -346,11 +384,17 @@ class Report:
         marks, best = self._marks(), self._best(digits)
         pct = f"{self.confidence * 100:g}%"
         corr = "" if self.correction == "none" else f" ({self.correction})"
+        mde = f"MDE ({self.power:.0%})"
         if latex:
             header = ["system", "mean", rf"{pct} CI".replace("%", r"\%"), r"$\Delta$",
-                      rf"$\Delta$ {pct} CI".replace("%", r"\%"), rf"$p${escape_latex(corr)}", "$d_z$", "W/T/L"]
+                      rf"$\Delta$ {pct} CI".replace("%", r"\%"), rf"$p${escape_latex(corr)}", "$d_z$", "W/T/L",
+                      escape_latex(mde)]
         else:
-            header = ["system", "mean", f"{pct} CI", "Δ", f"Δ {pct} CI", f"p{corr}", "d_z", "W/T/L"]
+            header = ["system", "mean", f"{pct} CI", "Δ", f"Δ {pct} CI", f"p{corr}", "d_z", "W/T/L", mde]
+        tost = self.equivalence_margin is not None
+        if tost:
+            header.append(rf"TOST $p$ ($\pm${self.equivalence_margin:g})" if latex
+                          else f"TOST p (±{self.equivalence_margin:g})")
         rows = []
         for r in self.frame[self.frame[METRIC] == metric].itertuples(index=False):
             is_base = r.system == self.baseline
@@ -364,16 +408,20 @@ class Report:
                 Cell("" if is_base else format_pvalue(r.p_value)),
                 Cell("" if is_base else _num(r.effect_size, 2, latex)),
                 Cell("" if is_base else f"{r.wins}/{r.ties}/{r.losses}"),
-            ])
+                Cell("" if is_base else _num(r.mde, digits, latex)),
+            ] + ([Cell("" if is_base else format_pvalue(r.tost_p))] if tost else []))
         return header, rows
+
+    def _detail_align(self) -> str:
+        return "lrrrrrrrr" + ("r" if self.equivalence_margin is not None else "")
 
     def __str__(self) -> str:
         digits = 4
-        parts = [self.title, self._meta(), "", render_plain(*self._overview(digits)),
+        parts = [self.title, self._meta(), *self.headline, "", render_plain(*self._overview(digits)),
                  self._legend().replace("Bold: best", "*: best")]
         parts += [f"!! {w}" for w in self.warnings]
         for metric in self.metrics:
-            parts += ["", metric, render_plain(*self._detail(metric, digits), align="lrrrrrrr")]
+            parts += ["", self._metric_title(metric), render_plain(*self._detail(metric, digits), align=self._detail_align())]
         return "\n".join(parts)
 
     def to_markdown(self, *, digits: int = 4, figure_paths: Mapping[str, str] | None = None) -> str:
@@ -383,6 +431,7 @@ class Report:
         ``figure_paths`` maps figure titles to relative image paths to link (as :meth:`save` does).
         """
         parts = [f"# {self.title}", "", self._meta(), ""]
+        parts += [f"**{self.headline[0]}**", ""] + [f"{h}" for h in self.headline[1:]] + [""] if self.headline else []
         parts += [f"> **Warning:** {w}" for w in self.warnings]
         if self.warnings:
             parts.append("")
@@ -392,7 +441,7 @@ class Report:
                 parts += [f"![{title}]({figure_paths[title]})", ""]
         parts += ["## Summary", "", render_markdown(*self._overview(digits)), "", self._legend(), ""]
         for metric in self.metrics:
-            parts += [f"## {metric}", "", render_markdown(*self._detail(metric, digits), align="lrrrrrrr"), ""]
+            parts += [f"## {self._metric_title(metric)}", "", render_markdown(*self._detail(metric, digits), align=self._detail_align()), ""]
         for title, notes, table, caption in self._sections:
             parts += [f"## {title}", ""]
             parts += [f"- {n}" for n in notes] + ([""] if notes else [])
@@ -416,23 +465,35 @@ class Report:
         caption = escape_latex(self._legend())
         for key in ("up", "down", "diff"):
             caption = caption.replace(MARKS[key][0], MARKS[key][1])
-        caption = caption.replace("α", r"$\alpha$")
+        caption = _latex_text(caption)
         header, rows = self._overview(digits, latex=True)
-        out = ["% needs \\usepackage{booktabs}",
-               render_latex(header, rows, caption=caption, label=label, midrule_after=1)]
+        out = ["% needs \\usepackage{booktabs}"]
+        if self.headline:
+            out.append("\n".join(_latex_text(escape_latex(h)) for h in self.headline))
+        out.append(render_latex(header, rows, caption=caption, label=label, midrule_after=1))
         if detail:
             for i, metric in enumerate(self.metrics):
                 header, rows = self._detail(metric, digits, latex=True)
-                out.append(render_latex(header, rows, align="lrrrrrrr", escape_header=False,
-                                        caption=f"{escape_latex(metric)}: detail against the baseline "
+                out.append(render_latex(header, rows, align=self._detail_align(), escape_header=False,
+                                        caption=f"{escape_latex(self._metric_title(metric))}: detail against the baseline "
                                                 f"{escape_latex(self.baseline)}.",
                                         label=f"{label}-{_slug(metric).replace('_', '-')}", midrule_after=1))
+            for title, notes, table, caption in self._sections:
+                if table is None or table.empty:
+                    continue
+                sec_header, sec_rows, align = self._section_rows(table, digits)
+                sec_rows = [[c.replace("∞", "inf").replace("±", "+-") for c in row] for row in sec_rows]
+                text = _latex_text(escape_latex(title + (": " + caption if caption else "")))
+                out.append(render_latex(sec_header, sec_rows, align=align, caption=text,
+                                        label=f"{label}-{_slug(title).replace('_', '-').lower()}"))
         return "\n\n".join(out) + "\n"
 
     def to_html(self, *, digits: int = 4, plots: bool = True) -> str:
         """One self-contained HTML document: inline CSS, the tables, and the figures embedded as PNG."""
         import html as _h
         body = [f"<h1>{_h.escape(self.title)}</h1>", f'<p class="meta">{_h.escape(self._meta())}</p>']
+        body += [f'<p class="headline"><strong>{_h.escape(h)}</strong></p>' if i == 0 else f"<p>{_h.escape(h)}</p>"
+                 for i, h in enumerate(self.headline)]
         body += [f'<div class="warning">{_h.escape(w)}</div>' for w in self.warnings]
         figures = self.figures(plots=plots)
         lead = self.lead_figures()
@@ -441,8 +502,8 @@ class Report:
         body += ["<h2>Summary</h2>", '<div class="scroll">', render_html(*self._overview(digits)), "</div>",
                  f'<p class="legend">{_h.escape(self._legend())}</p>']
         for metric in self.metrics:
-            body += [f"<h2>{_h.escape(metric)}</h2>", '<div class="scroll">',
-                     render_html(*self._detail(metric, digits), align="lrrrrrrr"), "</div>"]
+            body += [f"<h2>{_h.escape(self._metric_title(metric))}</h2>", '<div class="scroll">',
+                     render_html(*self._detail(metric, digits), align=self._detail_align()), "</div>"]
         for title, notes, table, caption in self._sections:
             body.append(f"<h2>{_h.escape(title)}</h2>")
             if notes:
@@ -482,6 +543,14 @@ class Report:
         return paths
 
 
+def _latex_text(text: str) -> str:
+    """Greek letters and symbols of the report's sentences as LaTeX math (after :func:`escape_latex`)."""
+    for char, tex in (("α", r"$\alpha$"), ("Δ", r"$\Delta$"), ("±", r"$\pm$"), ("∞", r"$\infty$"),
+                      ("×", r"$\times$")):
+        text = text.replace(char, tex)
+    return text
+
+
 def _num(value, digits: int, latex: bool) -> str:
     if latex and (value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value)))):
         return "--" if value is None or math.isnan(value) else ("inf" if value > 0 else "-inf")
@@ -504,7 +573,8 @@ def compare(per_query: pd.DataFrame, *, baseline: str, metrics: Sequence[str] | 
             test: str = "paired_t", correction: str = "holm", alpha: float = 0.05, confidence: float = 0.95,
             n_resamples: int = 10_000, seed: int = 0, missing: str = "error", family: str = "metric",
             tie_tolerance: float = 0.0, ci_method: str = "percentile",
-            title: str = "System comparison") -> Report:
+            title: str = "System comparison", primary: str | None = None, outside_family: Sequence[str] = (),
+            power: float = 0.8, equivalence_margin: float | None = None) -> Report:
     r"""Compare every system with a baseline on paired per-query values.
 
     Parameters
@@ -531,14 +601,28 @@ def compare(per_query: pd.DataFrame, *, baseline: str, metrics: Sequence[str] | 
     missing : {"error", "intersect"}, default="error"
         What to do when systems do not have the same queries for a metric: refuse, naming the qids, or
         compare on the queries all systems share and record a warning.
-    family : {"metric", "all"}, default="metric"
-        The correction's family: per metric, across the non-baseline systems; or across all non-baseline
-        systems and metrics. The baseline's comparison with itself is never part of it.
+    family : {"metric", "all", "primary"}, default="metric"
+        The correction's family: per metric, across the non-baseline systems; across all non-baseline
+        systems and metrics; or ``"primary"``: the ``primary`` metric across the non-baseline systems (the
+        claim), every other metric corrected on its own and marked exploratory. The baseline's comparison
+        with itself is never part of it.
     tie_tolerance : float, default=0.0
         A query is a tie when ``|system - baseline| <= tie_tolerance``.
     ci_method : {"percentile", "bca"}, default="percentile"
     title : str
         Title of the rendered report.
+    primary : str, optional
+        The primary metric (default: the first of ``metrics``); its family is the claim with
+        ``family="primary"``.
+    outside_family : sequence of str, default=()
+        Systems shown and tested but kept out of every correction family (their p-values stay uncorrected),
+        e.g. an A/A control: the noise floor, not a claim.
+    power : float, default=0.8
+        The power of the minimal detectable effect reported for every comparison (:func:`ltr.stats.mde_paired`
+        for the chosen test, at the family's per-comparison level: alpha/m for Holm and Bonferroni).
+    equivalence_margin : float, optional
+        With a margin, every comparison also gets the paired TOST p-value (:func:`ltr.stats.tost_paired`):
+        equivalence within ±margin is the only "no difference" a report states.
 
     Returns
     -------
@@ -569,6 +653,11 @@ def compare(per_query: pd.DataFrame, *, baseline: str, metrics: Sequence[str] | 
     stats.get_correction(correction)
     select(_MISSING, missing, what="missing-query policy")
     select(_FAMILIES, family, what="correction family")
+    power = _check_unit(power, "power")
+    if equivalence_margin is not None and (isinstance(equivalence_margin, bool) or not isinstance(
+            equivalence_margin, (int, float)) or not equivalence_margin > 0):
+        raise DataError(f"The 'equivalence_margin' parameter of compare must be a float > 0 or None. Got "
+                        f"{equivalence_margin!r}.")
     select(_CI_METHODS, ci_method, what="bootstrap method")
     alpha = _check_unit(alpha, "alpha")
     confidence = _check_unit(confidence, "confidence")
@@ -596,6 +685,17 @@ def compare(per_query: pd.DataFrame, *, baseline: str, metrics: Sequence[str] | 
             select(dict.fromkeys(present_metrics), m, what="metric")
         if len(set(metrics)) != len(metrics):
             raise DataError(f"compare: metrics listed twice in {metrics}")
+
+    if primary is None:
+        primary = metrics[0]
+    else:
+        primary = str(primary)
+        select(dict.fromkeys(metrics), primary, what="primary metric")
+    outside_family = tuple(str(s) for s in outside_family)
+    for s in outside_family:
+        select(dict.fromkeys(systems), s, what="system outside the family")
+    if baseline in outside_family:
+        raise DataError(f"compare: the baseline {baseline!r} cannot be outside_family (it is never in a family)")
 
     # Step 3: pair queries per metric
     notes: list[str] = []
@@ -658,7 +758,7 @@ def compare(per_query: pd.DataFrame, *, baseline: str, metrics: Sequence[str] | 
                    "ci_low": means[j].low, "ci_high": means[j].high}
             if j == 0:
                 row.update(delta=0.0, delta_ci_low=np.nan, delta_ci_high=np.nan, p_raw=np.nan,
-                           effect_size=np.nan, wins=pd.NA, ties=pd.NA, losses=pd.NA)
+                           effect_size=np.nan, wins=pd.NA, ties=pd.NA, losses=pd.NA, tost_p=np.nan)
             else:
                 a = matrix[:, j]
                 res = stats.paired_test(a, base, test=test, n_resamples=n_resamples, seed=seed)
@@ -666,16 +766,36 @@ def compare(per_query: pd.DataFrame, *, baseline: str, metrics: Sequence[str] | 
                 row.update(delta=float(a.mean() - base.mean()), delta_ci_low=deltas[j - 1].low,
                            delta_ci_high=deltas[j - 1].high, p_raw=res.pvalue,
                            effect_size=stats.cohens_dz(a, base), wins=wtl.wins, ties=wtl.ties,
-                           losses=wtl.losses)
+                           losses=wtl.losses,
+                           tost_p=(np.nan if equivalence_margin is None
+                                   else stats.tost_paired(a, base, margin=equivalence_margin).pvalue))
             rows.append(row)
     summary = pd.DataFrame(rows)
 
-    # Step 5: correction over the family (the baseline's rows are NaN and stay out of it)
-    summary["p_value"] = np.nan
-    groups = [summary.index[summary[METRIC] == m] for m in metrics] if family == "metric" else [summary.index]
-    for idx in groups:
-        summary.loc[idx, "p_value"] = stats.correct_pvalues(summary.loc[idx, "p_raw"].to_numpy(), correction)
+    # Step 5: correction over the family (the baseline's rows are NaN and stay out of it; systems outside the
+    # family each form a family of one: uncorrected)
+    summary["family"] = [_family_key(family, primary, s, m, baseline, outside_family)
+                         for s, m in zip(summary[SYSTEM], summary[METRIC])]
+    summary = stats.correct_family(summary, family="family", method=correction, p="p_raw", out="p_value")
     summary["significant"] = (summary["p_value"] <= alpha).fillna(False).astype(bool)
+    # Step 6: the minimal detectable effect of each comparison at its family's per-comparison level
+    # (the paired t-test's is analytic; a simulated one, for the other tests, costs seconds per comparison and
+    # is computed for the primary metric only)
+    mdes = []
+    simulated = stats.resolve_test(test)[0] != "paired_t"
+    if simulated and len(metrics) > 1:
+        notes.append(f"MDE of the {stats.describe_test(test)} (by simulation) computed for the primary metric "
+                     f"{primary} only")
+    for system, metric, size in zip(summary[SYSTEM], summary[METRIC], summary["family_size"]):
+        if system == baseline or (simulated and metric != primary):
+            mdes.append(np.nan)
+            continue
+        qids, matrix = matrices[metric]
+        j = systems.index(system)
+        mdes.append(stats.mde_paired(matrix[:, j], matrix[:, 0], test=test, alpha=alpha, power=power,
+                                     family_size=max(int(size), 1), correction=correction,
+                                     n_resamples=n_resamples, seed=seed).effect)
+    summary["mde"] = mdes
     for col in ("wins", "ties", "losses"):
         summary[col] = summary[col].astype("Int64")
     summary["system"] = summary["system"].astype(object)
@@ -684,7 +804,21 @@ def compare(per_query: pd.DataFrame, *, baseline: str, metrics: Sequence[str] | 
     per_query_used = pd.concat(paired, ignore_index=True)
     return Report(summary, per_query_used, baseline=baseline, test=test, correction=correction, alpha=alpha,
                   confidence=confidence, n_resamples=int(n_resamples), seed=seed, family=family,
-                  missing=missing, ci_method=ci_method, warnings=notes, title=title)
+                  missing=missing, ci_method=ci_method, warnings=notes, title=title, primary=primary,
+                  outside_family=outside_family, power=power, equivalence_margin=equivalence_margin)
+
+
+def _family_key(family: str, primary: str, system: str, metric: str, baseline: str, outside: tuple) -> str:
+    """The correction family of one (system, metric) row (see :data:`SUMMARY_COLUMNS`)."""
+    if system == baseline:
+        return "baseline"
+    if system in outside:
+        return f"outside: {system} / {metric}"
+    if family == "all":
+        return "all"
+    if family == "primary":
+        return "primary" if metric == primary else f"exploratory: {metric}"
+    return f"metric: {metric}"
 
 
 def compare_runs(qrels: pd.DataFrame, runs: Mapping[str, pd.DataFrame], metrics: Sequence[str], *,

@@ -1,70 +1,97 @@
-"""Figures and tables of an experiment's report (ltr.experiment.reporting.build_report).
-
-Oracles: the report's own summary frame (the lead figure's systems and order), the HTML and Markdown
-structure (what comes first, what is absent), and the PNG bytes drawn in one process.
-"""
+"""The experiment report's protocol content (issue 13): family, control, both levels of inference, Tukey HSD,
+power, TOST, headline and the per-system training protocol, each figure checked against an independent
+computation from the folder's metrics.csv."""
 
 from __future__ import annotations
 
-import re
-import shutil
-from pathlib import Path
+import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from ltr import stats as S
 from ltr.experiment import load_experiment, run_experiment
-from ltr.experiment.reporting import build_report
+from ltr.experiment.reporting import read_metrics
 from tests.experiment.conftest import write_small_experiment
+
+CONTROL = "lightgbm/lambdarank (control)"
 
 
 @pytest.fixture(scope="module")
-def untuned(tmp_path_factory) -> Path:
-    """A finished experiment with tuning.budget = 1 (no search)."""
-    root = tmp_path_factory.mktemp("reporting")
-    toml = write_small_experiment(root / "data", seeds=(0,), objectives=("lambdarank", "regression"), budget=1)
-    return run_experiment(load_experiment(toml), root / "out", progress=False, build_report=False)
+def folder(tmp_path_factory):
+    base = tmp_path_factory.mktemp("protocol")
+    toml = write_small_experiment(base / "data", seeds=(0, 1, 2), objectives=("lambdarank", "ranknet"))
+    text = toml.read_text().replace('backends = ["lightgbm", "xgboost"]', 'backends = ["lightgbm"]')
+    toml.write_text(text.replace("[tuning]", "[protocol]\ncontrol = true\nequivalence_margin = 0.05\n\n[tuning]"))
+    return run_experiment(load_experiment(toml), base / "out", progress=False)
 
 
-def test_the_report_opens_with_each_systems_mean_and_interval(untuned, tmp_path, monkeypatch):
-    """Issue 11 (new user): the report opens with one figure of each system's mean and confidence interval on
-    the primary metric; in the HTML it comes before the summary table, in the Markdown it is the first image;
-    report.html stays one self-contained file."""
-    monkeypatch.setenv("LTR_REPORT_PROCESSES", "1")
-    out = shutil.copytree(untuned, tmp_path / "out")
-    build_report(out)
-    html = (out / "report.html").read_text()
-    first_img = html.index("<img ")
-    assert first_img < html.index("<h2>Summary</h2>")
-    assert re.match(r'<img alt="Mean nDCG@10 per system" src="data:image/png;base64,', html[first_img:])
-    assert "the baseline lightgbm/lambdarank" in html
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html) and "<script" not in html
-    md = (out / "report.md").read_text()
-    assert md.index("![Mean nDCG@10 per system](figures/Mean_nDCG_at_10_per_system.png)") < md.index("## Summary")
-    assert (out / "figures" / "Mean_nDCG_at_10_per_system.png").is_file()
+def test_protocol_table_matches_independent_computations(folder):
+    """Oracles: statsmodels' multipletests (Holm over the primary family, the control left out), scipy's
+    paired t-test, statsmodels' TTestPower.solve_power (MDE at 80% power, level alpha/m), statsmodels'
+    ttost_paired, and ltr.stats.run_level_test / tukey_hsd applied to run means and seed means computed here
+    from metrics.csv with pandas."""
+    from scipy import stats as sps
+    from statsmodels.stats.multitest import multipletests
+    from statsmodels.stats.power import TTestPower
+    from statsmodels.stats.weightstats import ttost_paired
+
+    protocol = pd.read_csv(folder / "protocol.csv").set_index("system")
+    metrics = read_metrics(folder)
+    prim = metrics[metrics["metric"] == "nDCG@10"]
+    per_query = prim.groupby(["system", "qid"])["value"].mean().unstack(0)
+    base = per_query["lightgbm/lambdarank"]
+    family = ["lightgbm/ranknet"]
+    assert protocol.loc[CONTROL, "in family"] == "no (control)"
+    assert protocol.loc["lightgbm/ranknet", "in family"] == "yes"
+    raw = {s: sps.ttest_rel(per_query[s], base).pvalue for s in [*family, CONTROL]}
+    holm = multipletests([raw[s] for s in family], method="holm")[1]
+    for s, p in zip(family, holm):
+        assert protocol.loc[s, "per-query p"] == pytest.approx(p, rel=1e-9)
+    assert protocol.loc[CONTROL, "per-query p"] == pytest.approx(raw[CONTROL], rel=1e-9)   # uncorrected
+    for s in [*family, CONTROL]:
+        d = per_query[s] - base
+        m = 1 if s == CONTROL else len(family)
+        es = TTestPower().solve_power(nobs=len(d), alpha=0.05 / m, power=0.8, alternative="two-sided")
+        assert protocol.loc[s, "per-query MDE"] == pytest.approx(es * d.std(ddof=1), rel=1e-4)
+        tost = ttost_paired(per_query[s].to_numpy(), base.to_numpy(), -0.05, 0.05)[0]
+        assert protocol.loc[s, "TOST p"] == pytest.approx(tost, rel=1e-9)
+    runs = prim.groupby(["system", "fold", "seed"])["value"].mean().reset_index()
+    b = runs[runs["system"] == "lightgbm/lambdarank"]
+    for s in [*family, CONTROL]:
+        a = runs[runs["system"] == s]
+        res = S.run_level_test(a["value"], b["value"], folds_a=a["fold"], folds_b=b["fold"])
+        assert protocol.loc[s, "run-level delta"] == pytest.approx(res.statistic, abs=1e-12)
+        assert protocol.loc[s, "run-level floor"] == pytest.approx(res.p_floor)
+        expected = res.pvalue if s == CONTROL else min(1.0, res.pvalue * len(family))
+        assert protocol.loc[s, "run-level p"] == pytest.approx(expected, rel=1e-9)
+    tukey = S.tukey_hsd(per_query.reset_index().melt(id_vars="qid", var_name="system"),
+                        systems=["lightgbm/lambdarank", *family, CONTROL])
+    for s in [*family, CONTROL]:
+        row = tukey[(tukey["system_a"] == "lightgbm/lambdarank") & (tukey["system_b"] == s)].iloc[0]
+        assert protocol.loc[s, "Tukey p"] == pytest.approx(row["p_value"], rel=1e-9)
 
 
-def test_budget_one_has_no_tuning_table(untuned, tmp_path, monkeypatch):
-    """Issue 11 (new user): with tuning.budget = 1 the report showed a tuning table of "–" and
-    "1 configurations"; now a note says no search ran, and there is no tuning table."""
-    monkeypatch.setenv("LTR_REPORT_PROCESSES", "1")
-    out = shutil.copytree(untuned, tmp_path / "out")
-    build_report(out)
-    for name in ("report.md", "report.html"):
-        text = (out / name).read_text()
-        assert "No tuning (tuning.budget = 1)" in text
-        assert "1 configurations" not in text and "Tuning</h2>" not in text and "## Tuning" not in text
-
-
-def test_figures_do_not_depend_on_the_number_of_processes(untuned, tmp_path, monkeypatch):
-    """Determinism: every figure file is byte-identical drawn in 1 or in 3 processes; oracle: the 1-process
-    drawing."""
-    folders = {}
-    for n in ("1", "3"):
-        monkeypatch.setenv("LTR_REPORT_PROCESSES", n)
-        folders[n] = shutil.copytree(untuned, tmp_path / f"out{n}")
-        build_report(folders[n])
-    names = sorted(p.name for p in (folders["1"] / "figures").glob("*.png"))
-    assert len(names) >= 4 and names == sorted(p.name for p in (folders["3"] / "figures").glob("*.png"))
-    for name in names:
-        assert (folders["1"] / "figures" / name).read_bytes() == (folders["3"] / "figures" / name).read_bytes(), name
-    assert (folders["1"] / "report.html").read_bytes() == (folders["3"] / "report.html").read_bytes()
+def test_reports_state_what_was_tested(folder):
+    """report.md, report.html and report.tex state the claim, both levels, the run-level floor (one fold of
+    3 + 3 runs: 20 labelings, floor 0.1), the control outside the family, secondary metrics as exploratory,
+    the trained gain and the stopping metric; a non-significant comparison is never "no difference"."""
+    md = (folder / "report.md").read_text()
+    html = (folder / "report.html").read_text()
+    tex = (folder / "report.tex").read_text()
+    for text in (md, html):
+        assert "on the primary metric nDCG@10" in text
+        assert "On these queries with these trained models" in text
+        assert "Across training seeds and folds" in text
+        assert "cannot reject" in text and "seeds per system would let it" in text
+        assert "outside the family" in text
+        assert "AP (exploratory)" in text
+        assert "linear, label" in text           # lambdarank trained on trec_eval nDCG's linear gain
+        assert "MDE" in text
+    assert "Claim tested" in tex and r"\begin{tabular}" in tex and "exploratory" in tex
+    assert "no difference\"" in md and "n.s., MDE" in md
+    gains = {json.loads(p.read_text())["system"]: json.loads(p.read_text())["gain"]
+             for p in (folder / "tuning").glob("*/*.json")}
+    assert gains["lightgbm/lambdarank"].startswith("linear") and gains[CONTROL].startswith("linear")
+    assert gains["lightgbm/ranknet"].startswith("none")

@@ -46,6 +46,7 @@ class TrainSpec:
     callbacks: list = field(default_factory=list)   # ltr.models.callbacks callables (early stopping included)
     weights: np.ndarray | None = None               # per-row training weights (RankingDataset.weights)
     valid_weights: np.ndarray | None = None         # per-row validation weights (weight the harness metric)
+    positions: np.ndarray | None = None             # 1-based display positions (objective.needs_positions)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Trained:
     n_iterations: int               # number of trees trained
     evals_result: dict = field(default_factory=dict)
     recorder: Any = None
+    position_bias: dict | None = None   # position-aware objectives: the biases the backend estimated
 
 
 class Backend:

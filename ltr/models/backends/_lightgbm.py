@@ -190,16 +190,27 @@ class LightGBMBackend(Backend):
     def train(self, spec: TrainSpec) -> Trained:
         lgb = _lgb()
         params = dict(spec.params)
+        session = None
         if spec.custom:
             objective, labels, sizes, weights = spec.objective, spec.backend_labels, spec.group_sizes, spec.weights
+            # a fresh callable per run: stateful objectives (reference Unbiased LambdaMART) keep their state in it
+            session = objective.session(labels, sizes, spec.positions)
 
             def custom_objective(preds, dataset):
                 # LightGBM hands a custom objective the raw scores and applies no weights itself
-                return objective.grad_hess(labels, preds, sizes, weights)
+                return session(labels, preds, sizes, weights)
 
             params["objective"] = custom_objective
+        position = None
+        if spec.positions is not None and not spec.custom:
+            if params.get("objective") != "lambdarank":
+                # LightGBM's rank_xendcg (and every other objective) accepts positions and ignores them
+                raise ConfigError(f"positions are used by LightGBM's lambdarank only; objective "
+                                  f"{params.get('objective')!r} would ignore them silently. Use "
+                                  f"'lambdarank_position'")
+            position = np.asarray(spec.positions, dtype=np.int32)
         train_set = lgb.Dataset(spec.X, label=spec.backend_labels, group=spec.group_sizes, weight=spec.weights,
-                                free_raw_data=True)
+                                position=position, free_raw_data=True)
         harness = HarnessEval(spec.metrics, spec.objective)
         valid_sets, valid_names = [], []
         if spec.record:
@@ -218,15 +229,24 @@ class LightGBMBackend(Backend):
             recorder = Recorder(spec.objective, spec.backend_labels, spec.group_sizes, custom=spec.custom)
             callbacks.append(_LGBRecord(recorder, spec.X))
         bridge = _Bridge(callbacks, spec.n_estimators)
+        log = _PositionBiasLog() if position is not None else contextlib.nullcontext()
+        if position is not None:
+            params["verbosity"] = 2          # LightGBM prints g(position) only in its debug log
         try:
-            booster = lgb.train(params, train_set, num_boost_round=spec.n_estimators,
-                                valid_sets=valid_sets or None, valid_names=valid_names or None,
-                                feval=harness.lightgbm if valid_sets else None, callbacks=bridge.callbacks())
+            with log:
+                booster = lgb.train(params, train_set, num_boost_round=spec.n_estimators,
+                                    valid_sets=valid_sets or None, valid_names=valid_names or None,
+                                    feval=harness.lightgbm if valid_sets else None, callbacks=bridge.callbacks())
         except lgb.basic.LightGBMError as err:
             raise ConfigError(f"LightGBM stopped training: {native_message(err)}") from None
         n_iter = booster.current_iteration()
         best = booster.best_iteration if booster.best_iteration > 0 else n_iter
-        return Trained(booster, int(best), int(n_iter), {}, recorder)
+        bias = None
+        if position is not None:
+            bias = log.result()
+        elif session is not None and hasattr(session, "state"):
+            bias = session.state()
+        return Trained(booster, int(best), int(n_iter), {}, recorder, position_bias=bias)
 
     def train_on_cluster(self, client, spec, parts, n_rounds, settings):
         from ltr.models.distributed import lightgbm_train_on_cluster
@@ -254,6 +274,64 @@ class LightGBMBackend(Backend):
 
     def importance(self, model, n_trees, n_features):
         return np.asarray(model.feature_importance(importance_type="gain", iteration=n_trees), dtype=np.float64)
+
+
+class _PositionBiasLog:
+    """Reads LightGBM's position-bias factors g(position) from its debug log while training.
+
+    LightGBM (``rank_objective.hpp``, ``LogDebugPositionBiasFactors``) prints after every iteration, at
+    verbosity >= 2, a header line ``position bias_factor`` and one line ``<position id> <g>`` per distinct
+    position, where the position id is the value given in ``Dataset(position=...)`` (ltr passes 1-based
+    display positions, so the mapping is the identity). The factors are float32 printed with six
+    significant digits. The LightGBM logger is replaced for the duration of training (every other line is
+    dropped: verbosity 2 is only switched on for this) and restored afterwards."""
+
+    _HEADER = re.compile(r"^\s*position\s+bias_factor\s*$")
+    _ROW = re.compile(r"^\s*(-?\d+)\s+(\S+)\s*$")
+
+    def __init__(self):
+        self.tables: list[list[tuple[int, float]]] = []
+        self._current = None
+
+    # the logger interface LightGBM calls (info for every native message)
+    def info(self, msg: str) -> None:
+        for line in str(msg).splitlines():
+            text = re.sub(r"^\[LightGBM\] \[\w+\] ?", "", line)
+            if self._HEADER.match(text):
+                self._current = []
+                self.tables.append(self._current)
+                continue
+            m = self._ROW.match(text) if self._current is not None else None
+            if m:
+                try:
+                    self._current.append((int(m.group(1)), float(m.group(2))))
+                    continue
+                except ValueError:
+                    pass
+            self._current = None
+
+    def warning(self, msg: str) -> None:
+        self.info(msg)
+
+    def __enter__(self):
+        basic = _lgb().basic
+        self._saved = (basic._LOGGER, basic._INFO_METHOD_NAME, basic._WARNING_METHOD_NAME)
+        _lgb().register_logger(self)
+        return self
+
+    def __exit__(self, *exc):
+        basic = _lgb().basic
+        basic._LOGGER, basic._INFO_METHOD_NAME, basic._WARNING_METHOD_NAME = self._saved
+        return False
+
+    def result(self) -> dict | None:
+        tables = [t for t in self.tables if t]
+        if not tables:
+            return None
+        last = sorted(tables[-1])
+        return {"position": [p for p, _ in last], "g": [g for _, g in last], "iterations_logged": len(tables),
+                "source": "LightGBM debug log (verbosity 2), table 'position bias_factor' after the last "
+                          "iteration; position = the 1-based display position passed as Dataset(position=)"}
 
 
 class _Bridge:

@@ -227,8 +227,10 @@ class XGBoostBackend(Backend):
         if spec.custom:
             objective, labels, sizes, weights = spec.objective, spec.backend_labels, spec.group_sizes, spec.weights
 
+            session = objective.session(labels, sizes, spec.positions)
+
             def obj(predt, dmatrix):
-                return objective.grad_hess(labels, predt, sizes, weights)
+                return session(labels, predt, sizes, weights)
 
         try:
             booster = xgb.train(spec.params, dtrain, num_boost_round=spec.n_estimators, evals=evals, obj=obj,
@@ -238,7 +240,10 @@ class XGBoostBackend(Backend):
             raise ConfigError(f"XGBoost stopped training: {native_message(err)}") from None
         n_iter = booster.num_boosted_rounds()
         best = bridge.best_iteration + 1 if bridge.best_iteration is not None else n_iter
-        return Trained(booster, int(best), int(n_iter), {}, recorder)
+        bias = None
+        if spec.params.get("lambdarank_unbiased"):
+            bias = unbiased_biases(booster)
+        return Trained(booster, int(best), int(n_iter), {}, recorder, position_bias=bias)
 
     def train_on_cluster(self, client, spec, parts, n_rounds, settings):
         from ltr.models.distributed import xgboost_train_on_cluster
@@ -345,3 +350,18 @@ class _XGBRecord:
 
     def __call__(self, env):
         self.recorder.record(env.iteration + 1, env.model.predict(self.dtrain, output_margin=True))
+
+
+def unbiased_biases(booster) -> dict | None:
+    """XGBoost's position biases of ``lambdarank_unbiased``: ``ti+`` / ``tj-`` from ``save_config``.
+
+    They are normalised so that t(1) = 1 and raised to ``1 / (1 + lambdarank_bias_norm)``; a position beyond
+    the tracked ones (``lambdarank_num_pair_per_sample``) or never reached by a pair is 0."""
+    import json
+    obj = json.loads(booster.save_config())["learner"]["objective"]
+    if "ti+" not in obj:
+        return None
+    param = obj.get("lambdarank_param", {})
+    return {"position": list(range(1, len(obj["ti+"]) + 1)), "t_plus": [float(v) for v in obj["ti+"]],
+            "t_minus": [float(v) for v in obj["tj-"]], "bias_norm": float(param.get("lambdarank_bias_norm", "nan")),
+            "source": "xgboost save_config()['learner']['objective'] ti+ / tj- (float32), after the last iteration"}
