@@ -192,29 +192,36 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     if manifest.get("status") != "finished":
         report.warnings = report.warnings + (f"the run is not finished (status {manifest.get('status')!r}): "
                                              f"tables cover the cells done so far",)
-    # Figures from the folder's files
+    # Figures from the folder's files, drawn together below (in parallel processes)
     if plots:
+        controls = [c.name for c in exp.control_systems() if c.name in systems]
+        report.add_lead_figure(exp.primary, controls=controls)
         at_k = metric_at_k(out, cells)
         if not at_k.empty:
-            report.add_figure("nDCG@k", P.plot_metric_at_k(at_k, systems=systems),
+            drawn = set(at_k["system"])      # systems with run files (an A/A control keeps none)
+            report.add_figure("nDCG@k", P.figure_job("plot_metric_at_k", per_query=at_k,
+                                                     systems=[s for s in systems if s in drawn]),
                               caption="Mean nDCG@k (trec_eval conventions) per system, recomputed from the run "
                                       "files; pooled over folds, mean over seeds.")
         curves = _cells(cells, "curves.csv")
         if not curves.empty:
             first = curves[(curves["fold"] == curves["fold"].iloc[0]) & (curves["seed"] == exp.seeds[0])]
-            report.add_figure("Training and validation curves", P.plot_training_curves(
-                first[["system", "iteration", "split", "metric", "value"]]),
+            report.add_figure("Training and validation curves", P.figure_job(
+                "plot_training_curves", curves=first[["system", "iteration", "split", "metric", "value"]],
+                weight=2),
                 caption=f"Per-iteration metric of each system (fold {first['fold'].iloc[0]}, seed "
                         f"{exp.seeds[0]}), computed by ltr on the candidate sets.")
         importance = _cells(cells, "importance.csv")
         if not importance.empty:
             imp = importance.groupby(["system", "feature"], sort=False)["importance"].mean().reset_index()
-            report.add_figure("Feature importance", P.plot_feature_importance(imp, top_k=15),
+            report.add_figure("Feature importance", P.figure_job("plot_feature_importance", importance=imp, top_k=15,
+                                                                    weight=2),
                               caption="Total split gain per feature (share of each model's total), mean over "
                                       "folds and seeds.")
         recall_path = out / "tables" / "first_stage_recall.csv"
         if recall_path.is_file():
-            report.add_figure("First-stage recall@k", P.plot_recall_at_k(integrity.read_csv(recall_path)),
+            report.add_figure("First-stage recall@k", P.figure_job("plot_recall_at_k",
+                                                                  recall=integrity.read_csv(recall_path)),
                               caption="Recall of the relevant documents in the first stage's top k: the "
                                       "ceiling no re-ranker can pass.")
         stage_path = out / "tables" / "stage_cost.csv"
@@ -223,7 +230,7 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
             scoring = [info.get("predict_seconds_per_query") for _, info in cells]
             scoring = [v for v in scoring if v is not None]   # trained cells only
             cost.loc[len(cost) - 1, "seconds_per_query"] += float(np.mean(scoring)) if scoring else 0.0
-            report.add_figure("Per-stage cost", P.plot_stage_cost(cost),
+            report.add_figure("Per-stage cost", P.figure_job("plot_stage_cost", cost=cost),
                               caption="Time per query of each stage (the re-ranking stage: its features plus the "
                                       "GBDT's scoring) and the number of feature values computed per query.")
     # Sections of our own around the comparison
@@ -299,6 +306,7 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
                        caption="The exact backend objective and settings of each system.")
     for title, frame, caption in sections:
         report.add_section(title, table=frame, caption=caption)
+    report.draw_figures(plots=plots, processes=None)
     paths = report.save(out, plots=plots)
     from ltr.atomic import atomic_write
     for name, frame in (("protocol.csv", protocol["protocol"]), ("run_level.csv", protocol["runs"]),

@@ -138,6 +138,7 @@ class Report:
         self._figures: list[tuple[str, bytes, str | None]] = []
         self._sections: list[tuple[str, tuple[str, ...], pd.DataFrame | None, str | None]] = []
         self._default_figures: list[tuple[str, bytes, str | None]] | None = None
+        self._lead: list[int] = []      # indices into _figures of the figures that open the report
 
     # -------------------------------------------------------------------------------------- access ---
     @property
@@ -158,12 +159,21 @@ class Report:
                 f"test={self.test!r}, correction={self.correction!r})")
 
     # ------------------------------------------------------------------------------------- figures ---
-    def add_figure(self, title: str, figure, *, caption: str | None = None) -> "Report":
-        """Attach a figure (a matplotlib Figure, PNG bytes or a PNG file path) to the HTML and saved report.
+    def add_figure(self, title: str, figure, *, caption: str | None = None, lead: bool = False) -> "Report":
+        """Attach a figure (a matplotlib Figure, PNG bytes, a PNG file path or a :class:`~ltr.report.plots.FigureJob`
+        to draw later) to the HTML and saved report.
 
         Use it for plots the per-query values cannot give: training curves, feature importance,
-        first-stage recall, stage cost (:mod:`ltr.report.plots`). Returns the report itself.
+        first-stage recall, stage cost (:mod:`ltr.report.plots`). A ``FigureJob`` is drawn with the default
+        figures by :meth:`draw_figures` (in parallel processes if asked). With ``lead=True`` the figure opens
+        the report (before the summary table) instead of joining the figures at the end, as
+        :meth:`add_lead_figure` does. Returns the report itself.
         """
+        if lead:
+            self._lead.append(len(self._figures))
+        if isinstance(figure, _plots.FigureJob):
+            self._figures.append((str(title), figure, caption))
+            return self
         if hasattr(figure, "savefig"):
             png = _plots.figure_to_png(figure)
         elif isinstance(figure, (bytes, bytearray)):
@@ -207,29 +217,78 @@ class Report:
             paths[title] = f"figures/{name}.png"
         return paths
 
+    def default_figure_jobs(self) -> list[tuple[str, "_plots.FigureJob", str | None]]:
+        """``(title, job, caption)`` of the figures drawn from the per-query values: metric@k curves (when a
+        metric has several cutoffs) and, per metric, the sorted per-query differences against the baseline."""
+        jobs = []
+        families = {k: v for k, v in _plots.metric_families(self.metrics).items() if len(v) >= 2}
+        if families:
+            jobs.append(("Metric@k", _plots.figure_job("plot_metric_at_k", per_query=self.per_query,
+                                                       systems=self.systems),
+                         "Mean metric@k per system, at each cutoff evaluated."))
+        if len(self.systems) > 1:
+            for metric in self.metrics:
+                jobs.append((f"Per-query Δ {metric}",
+                             _plots.figure_job("plot_per_query_delta", per_query=self.per_query,
+                                               baseline=self.baseline, metric=metric, systems=self.systems,
+                                               weight=len(self.systems) - 1),
+                             f"Per-query difference in {metric} against the baseline {self.baseline}, "
+                             f"sorted; green: the system wins, red: it loses."))
+        return jobs
+
+    def draw_figures(self, *, plots: bool = True, processes: int | None = 1) -> "Report":
+        """Draw every figure not drawn yet (the default ones if ``plots``, and the ``FigureJob``s added) at once,
+        in ``processes`` processes (``None``: every CPU; :func:`ltr.report.plots.render`). The bytes do not
+        depend on ``processes``. Returns the report itself."""
+        defaults = self.default_figure_jobs() if plots and self._default_figures is None else None
+        pending = [(None, t, job, c) for t, job, c in defaults or []]
+        pending += [(i, t, job, c) for i, (t, job, c) in enumerate(self._figures)
+                    if isinstance(job, _plots.FigureJob)]
+        pngs = _plots.render([job for _, _, job, _ in pending], processes=processes) if pending else []
+        if defaults is not None:
+            self._default_figures = [(t, png, c) for (i, t, _, c), png in zip(pending, pngs) if i is None]
+        for (i, t, _, c), png in zip(pending, pngs):
+            if i is not None:
+                self._figures[i] = (t, png, c)
+        return self
+
+    def add_lead_figure(self, metric: str | None = None, *, controls: Sequence[str] = ()) -> "Report":
+        """Open the report with one figure: each system's mean and confidence interval on ``metric`` (default: the
+        first metric), the baseline marked and its mean drawn through every row, the A/A ``controls`` hollow
+        (:func:`ltr.report.plots.plot_system_means`). Drawn with the other figures. Returns the report itself."""
+        if metric is None:
+            metric = self.metrics[0]
+        select(dict.fromkeys(self.metrics), str(metric), what="metric")
+        metric = str(metric)
+        rows = self.frame[self.frame[METRIC] == metric][[SYSTEM, "mean", "ci_low", "ci_high"]]
+        job = _plots.figure_job("plot_system_means", summary=rows.reset_index(drop=True), metric=metric,
+                                baseline=self.baseline, controls=tuple(controls), confidence=self.confidence)
+        pct = f"{self.confidence * 100:g}%"
+        return self.add_figure(f"Mean {metric} per system", job, lead=True,
+                               caption=f"Mean {metric} of each system with its {pct} bootstrap confidence interval "
+                                       f"({self.frame[self.frame[METRIC] == metric]['n_queries'].max()} queries); "
+                                       f"dashed: the baseline {self.baseline}'s mean"
+                                       + ("; hollow grey: the A/A control (the baseline retrained with other "
+                                          "seeds), the noise floor." if len(controls) else "."))
+
+    def lead_figures(self) -> list[tuple[str, bytes, str | None]]:
+        """The figures that open the report (:meth:`add_lead_figure`), drawn."""
+        self.draw_figures(plots=False)
+        return [self._figures[i] for i in self._lead]
+
     def default_figures(self) -> list[tuple[str, bytes, str | None]]:
-        """Figures drawn from the per-query values: metric@k curves (when a metric has several cutoffs)
-        and, per metric, the sorted per-query differences against the baseline. Drawn once, cached."""
+        """The default figures (:meth:`default_figure_jobs`) as PNG bytes. Drawn once, cached."""
         if self._default_figures is None:
-            figs = []
-            families = {k: v for k, v in _plots.metric_families(self.metrics).items() if len(v) >= 2}
-            if families:
-                fig = _plots.plot_metric_at_k(self.per_query, systems=self.systems)
-                figs.append(("Metric@k", _plots.figure_to_png(fig),
-                             "Mean metric@k per system, at each cutoff evaluated."))
-            if len(self.systems) > 1:
-                for metric in self.metrics:
-                    fig = _plots.plot_per_query_delta(self.per_query, baseline=self.baseline, metric=metric,
-                                                      systems=self.systems)
-                    figs.append((f"Per-query Δ {metric}", _plots.figure_to_png(fig),
-                                 f"Per-query difference in {metric} against the baseline {self.baseline}, "
-                                 f"sorted; green: the system wins, red: it loses."))
-            self._default_figures = figs
+            self.draw_figures(plots=True)
         return list(self._default_figures)
 
     def figures(self, *, plots: bool = True) -> list[tuple[str, bytes, str | None]]:
-        """All figures: the default ones (if ``plots``) then those added with :meth:`add_figure`."""
-        return (self.default_figures() if plots else []) + list(self._figures)
+        """All figures: those opening the report, the default ones (if ``plots``), then those added with
+        :meth:`add_figure`."""
+        self.draw_figures(plots=plots)
+        lead = set(self._lead)
+        return (self.lead_figures() + (self.default_figures() if plots else [])
+                + [f for i, f in enumerate(self._figures) if i not in lead])
 
     # ----------------------------------------------------------------------------------- rendering ---
     def _legend(self) -> str:
@@ -376,6 +435,10 @@ class Report:
         parts += [f"> **Warning:** {w}" for w in self.warnings]
         if self.warnings:
             parts.append("")
+        lead = [t for t, _, _ in self.lead_figures()] if figure_paths else []
+        for title in lead:
+            if title in figure_paths:
+                parts += [f"![{title}]({figure_paths[title]})", ""]
         parts += ["## Summary", "", render_markdown(*self._overview(digits)), "", self._legend(), ""]
         for metric in self.metrics:
             parts += [f"## {self._metric_title(metric)}", "", render_markdown(*self._detail(metric, digits), align=self._detail_align()), ""]
@@ -386,9 +449,10 @@ class Report:
             if table is not None:
                 header, rows, align = self._section_rows(table, digits)
                 parts += [render_markdown(header, rows, align=align), ""]
-        if figure_paths:
+        rest = {t: rel for t, rel in (figure_paths or {}).items() if t not in lead}
+        if rest:
             parts += ["## Figures", ""]
-            for title, rel in figure_paths.items():
+            for title, rel in rest.items():
                 parts += [f"![{title}]({rel})", ""]
         return "\n".join(parts).rstrip() + "\n"
 
@@ -431,6 +495,10 @@ class Report:
         body += [f'<p class="headline"><strong>{_h.escape(h)}</strong></p>' if i == 0 else f"<p>{_h.escape(h)}</p>"
                  for i, h in enumerate(self.headline)]
         body += [f'<div class="warning">{_h.escape(w)}</div>' for w in self.warnings]
+        figures = self.figures(plots=plots)
+        lead = self.lead_figures()
+        body += [figure_block(png, title=title, caption=caption) for title, png, caption in lead]
+        figures = figures[len(lead):]
         body += ["<h2>Summary</h2>", '<div class="scroll">', render_html(*self._overview(digits)), "</div>",
                  f'<p class="legend">{_h.escape(self._legend())}</p>']
         for metric in self.metrics:
@@ -445,7 +513,6 @@ class Report:
             if table is not None:
                 header, rows, align = self._section_rows(table, digits)
                 body += ['<div class="scroll">', render_html(header, rows, align=align), "</div>"]
-        figures = self.figures(plots=plots)
         if figures:
             body.append("<h2>Figures</h2>")
             body += [figure_block(png, title=title, caption=caption) for title, png, caption in figures]

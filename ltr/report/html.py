@@ -25,10 +25,11 @@ p.meta, p.legend, figcaption { color: var(--muted); font-size: 13px; }
 p.legend { margin-top: 6px; }
 .warning { background: #fff7e0; border-left: 4px solid #e0a800; padding: 8px 12px; margin: 12px 0;
            font-size: 13px; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; margin: 8px 0; font-variant-numeric: tabular-nums; font-size: 14px; }
+.scroll { overflow-x: auto; max-width: 100%; }
+table { max-width: 100%; border-collapse: collapse; margin: 8px 0; font-variant-numeric: tabular-nums; font-size: 14px; }
 caption { caption-side: top; text-align: left; font-weight: 600; padding: 4px 0; }
 th, td { padding: 5px 12px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th.wrap, td.wrap { white-space: normal; overflow-wrap: anywhere; min-width: 12em; max-width: 36em; }
 thead th { background: var(--head); border-bottom: 2px solid #b9c1cf; font-weight: 600; }
 tbody tr:hover { background: #f8fafc; }
 td.left, th.left { text-align: left; } td.right, th.right { text-align: right; }

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 __all__ = ["Cell", "MARKS", "escape_latex", "escape_markdown", "format_number", "format_pvalue",
-           "render_plain", "render_markdown", "render_latex", "render_html"]
+           "render_plain", "render_markdown", "render_latex", "render_html", "WRAP_AT"]
 
 
 class Cell(NamedTuple):
@@ -158,28 +158,41 @@ def render_latex(header: Sequence[str], rows: Sequence[Sequence], *, align: str 
     return "\n".join(lines)
 
 
+WRAP_AT = 40
+"""A text column with a cell longer than this many characters wraps in HTML (class ``wrap``, see
+:data:`ltr.report.html.CSS`); every other cell stays on one line, so numbers never break."""
+
+
 def render_html(header: Sequence[str], rows: Sequence[Sequence], *, align: str | None = None,
                 caption: str | None = None) -> str:
-    """An HTML ``<table>``; bold as ``<strong>``, marks as ``<span class="mark up">▲</span>``."""
+    """An HTML ``<table>``; bold as ``<strong>``, marks as ``<span class="mark up">▲</span>``.
+
+    Cells stay on one line, except in columns holding text longer than :data:`WRAP_AT` characters (a tuning
+    table's configurations): those get the class ``wrap`` and break at spaces (or anywhere, for one long
+    word), so that the table fits the page instead of running off it.
+    """
     align = _check(header, rows, align)
     css = {"l": "left", "r": "right", "c": "center"}
+    cells = [_as_cells(r) for r in rows]
+    wrap = [any(len(r[i].text) > WRAP_AT for r in cells) for i in range(len(header))]
+    classes = [css[a] + (" wrap" if w else "") for a, w in zip(align, wrap)]
 
-    def cell(c: Cell, a: str) -> str:
+    def cell(c: Cell, cls: str) -> str:
         text = _html.escape(c.text)
         if c.bold:
             text = f"<strong>{text}</strong>"
         if c.mark:
-            symbol, _, cls, meaning = MARKS[c.mark]
-            text += f'<span class="mark {cls}" title="{_html.escape(meaning)}">{symbol}</span>'
-        return f'<td class="{css[a]}">{text}</td>'
+            symbol, _, mark, meaning = MARKS[c.mark]
+            text += f'<span class="mark {mark}" title="{_html.escape(meaning)}">{symbol}</span>'
+        return f'<td class="{cls}">{text}</td>'
 
     out = ["<table>"]
     if caption:
         out.append(f"<caption>{_html.escape(caption)}</caption>")
-    out.append("<thead><tr>" + "".join(f'<th class="{css[a]}">{_html.escape(str(h))}</th>'
-                                       for h, a in zip(header, align)) + "</tr></thead>")
+    out.append("<thead><tr>" + "".join(f'<th class="{cls}">{_html.escape(str(h))}</th>'
+                                       for h, cls in zip(header, classes)) + "</tr></thead>")
     out.append("<tbody>")
-    for r in rows:
-        out.append("<tr>" + "".join(cell(c, a) for c, a in zip(_as_cells(r), align)) + "</tr>")
+    for r in cells:
+        out.append("<tr>" + "".join(cell(c, cls) for c, cls in zip(r, classes)) + "</tr>")
     out.append("</tbody></table>")
     return "\n".join(out)

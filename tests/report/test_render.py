@@ -148,3 +148,30 @@ def test_save_writes_every_file(tmp_path, report):
         png = (tmp_path / "out" / rel).read_bytes()
         assert png.startswith(PNG_MAGIC) and len(png) > 1000
     assert not list((tmp_path / "out").glob(".*.tmp"))            # atomic writes leave no temporaries
+
+
+def test_long_text_columns_wrap_in_html():
+    """Issue 11 (new user): the HTML tuning table's configuration column ran off the page. A text column with a
+    cell longer than WRAP_AT characters gets the class "wrap" (which the inline CSS lets break), the other
+    columns none; oracle: the rendered classes, counted by hand."""
+    from ltr.report.html import CSS
+    from ltr.report.tables import WRAP_AT, render_html
+    config = ", ".join(f"param_{i}={i / 7:.4g}" for i in range(8))
+    assert len(config) > WRAP_AT
+    html = render_html(["fold", "system", "best valid nDCG@10", "chosen configuration"],
+                       [["fold1", "lightgbm/lambdarank", "0.5123", config], ["fold2", "xgboost/ranknet", "0.5", "x=1"]],
+                       align="llrl")
+    assert html.count('class="left wrap"') == 3             # header + 2 cells of the configuration column
+    assert html.count("wrap") == 3 and '<td class="right">0.5123</td>' in html
+    assert re.search(r"td\.wrap \{[^}]*white-space: normal", CSS)
+
+
+def test_plain_text_marks_have_a_legend(report):
+    """Issue 11 (new user): `ltr compare` prints `*` on the best mean; the legend under the table says so, and
+    names every significance mark the table uses."""
+    text = str(report)
+    head = text.split("\n" + report.metrics[0] + "\n", 1)[0]          # the summary, before the detail tables
+    table, legend = head.rstrip().rsplit("\n", 1)
+    assert "*" in table and "▲" in table and "▼" in table
+    assert "*: best mean per metric" in legend
+    assert legend.startswith("▲/▼: significantly better/worse than the baseline lambdarank")
