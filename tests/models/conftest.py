@@ -32,3 +32,23 @@ def data():
     """(train, valid, test) with 60 / 20 / 20 queries of about 20 documents and 8 features."""
     return (make_dataset(60, seed=0, prefix="tr", name="train"), make_dataset(20, seed=1, prefix="va", name="valid"),
             make_dataset(20, seed=2, prefix="te", name="test"))
+
+
+def click_fields(objective, train):
+    """The click objectives (ltr.objectives.unbiased) train on click sets: each query block read as one SERP
+    in row order (positions 1..n) or, for IPS, its labels as clicks at those positions (propensities 1)."""
+    from ltr.objectives import get_objective
+    obj = get_objective(objective)
+    if not (obj.needs_positions or obj.needs_clicks):
+        return train
+    from ltr.ranking import ClickCounts
+    pos = np.arange(len(train)) - np.repeat(train.query_offsets[:-1], train.group_sizes)
+    kw = {"positions": pos + 1} if obj.needs_positions else {}
+    if obj.needs_clicks:
+        width = int(train.group_sizes.max())
+        imp = np.zeros((len(train), width), dtype=np.int64)
+        imp[np.arange(len(train)), pos] = 2
+        clicks = np.minimum(imp, np.round(train.labels).astype(np.int64)[:, None])
+        kw["clicks"] = ClickCounts(clicks, imp, np.ones(width))
+    return RankingDataset(train.X, np.minimum(train.labels, 1), train.qids, train.docids, train.feature_names,
+                          name=train.name, **kw)

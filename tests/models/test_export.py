@@ -26,7 +26,7 @@ from ltr.models.export import (  # noqa: E402
 from ltr.models.export import _trees  # noqa: E402
 from ltr.objectives import available_objectives, get_objective  # noqa: E402
 from ltr.ranking import RankingDataset  # noqa: E402
-from tests.models.conftest import make_dataset  # noqa: E402
+from tests.models.conftest import click_fields, make_dataset  # noqa: E402
 
 CASES = [(name, backend) for name in available_objectives() for backend in get_objective(name).backends]
 
@@ -49,30 +49,11 @@ def small():
     return {"graded": graded, "binary": binary, "test": test}
 
 
-def _click_fields(objective, train):
-    """The click objectives (ltr.objectives.unbiased) train on click sets: each query block read as one SERP
-    in row order (positions 1..n) or, for IPS, its labels as clicks at those positions (propensities 1)."""
-    obj = get_objective(objective)
-    if not (obj.needs_positions or obj.needs_clicks):
-        return train
-    from ltr.ranking import ClickCounts
-    pos = np.arange(len(train)) - np.repeat(train.query_offsets[:-1], train.group_sizes)
-    kw = {"positions": pos + 1} if obj.needs_positions else {}
-    if obj.needs_clicks:
-        width = int(train.group_sizes.max())
-        imp = np.zeros((len(train), width), dtype=np.int64)
-        imp[np.arange(len(train)), pos] = 2
-        clicks = np.minimum(imp, np.round(train.labels).astype(np.int64)[:, None])
-        kw["clicks"] = ClickCounts(clicks, imp, np.ones(width))
-    return RankingDataset(train.X, np.minimum(train.labels, 1), train.qids, train.docids, train.feature_names,
-                          name=train.name, **kw)
-
-
 def _fit(objective, backend, train, n_estimators=15, **kw):
     params = {"min_data_in_leaf": 5} if backend == "lightgbm" else {"max_depth": 4}
     params.update(kw.pop("params", {}))
     return Ranker(objective=objective, backend=backend, n_estimators=n_estimators, early_stopping_rounds=None,
-                  n_jobs=1, params=params, **kw).fit(_click_fields(objective, train))
+                  n_jobs=1, params=params, **kw).fit(click_fields(objective, train))
 
 
 @pytest.mark.parametrize("objective,backend", CASES, ids=[f"{b}-{o}" for o, b in CASES])

@@ -20,6 +20,7 @@ from ltr.models.explain import explain  # noqa: E402
 from ltr.models.export import export_onnx, score_onnx  # noqa: E402
 from ltr.objectives import available_objectives, get_objective  # noqa: E402
 from tests.conftest import shared_path  # noqa: E402
+from tests.models.conftest import click_fields  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -48,13 +49,14 @@ def _train(objective, backend, train):
             data = RankingDataset(train.X, (train.labels > 0).astype(float), train.qids, train.docids,
                                   train.feature_names, name=train.name)
         _MODELS[key] = Ranker(objective=objective, backend=backend, n_estimators=ROUNDS,
-                              early_stopping_rounds=None, n_jobs=1).fit(data)
+                              early_stopping_rounds=None, n_jobs=1).fit(click_fields(objective, data))
     return _MODELS[key]
 
 
 @pytest.mark.parametrize("objective,backend", CASES, ids=[f"{b}-{o}" for o, b in CASES])
 def test_exported_scores_equal_native_on_mq2008_test(objective, backend, fold1, tmp_path):
-    """0 of 2,874 MQ2008 Fold1 test documents over 1e-5 (float64 inputs), for every objective; LightGBM's
+    """0 of 2,874 MQ2008 Fold1 test documents over 1e-5 (float64 inputs), for every objective (the click
+    objectives on the fold read as one SERP per query, tests.models.conftest.click_fields); LightGBM's
     graph is float64 throughout (max difference ~1e-15), XGBoost sums in float32 itself (~1e-6)."""
     train, test = fold1
     ranker = _train(objective, backend, train)
