@@ -35,7 +35,9 @@ def _run(exp, out: Path, jobs: int) -> float:
     print(f"wall (data, cells and report): {wall:8.1f} s")
     for key in ("prepare", "train", "evaluate", "write", "runner_overhead"):
         print(f"  {key:<16} {timings[key]:8.1f} s")
-    print(f"runner overhead over the cells: {timings['runner_overhead'] / timings['cells_wall']:.2%} "
+    processes = timings.get("processes", 1)     # train/evaluate are summed over the worker processes
+    print(f"runner overhead over the cells ({processes} process(es) x wall): "
+          f"{timings['runner_overhead'] / (processes * timings['cells_wall']):.2%} "
           f"(writing files {timings['write']:.1f} s included)")
     return wall
 

@@ -31,6 +31,7 @@ import os
 import platform
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,6 +122,14 @@ class Runner:
         self.exp = experiment
         self.out = Path(out_dir)
         self.overwrite, self.progress, self.build_report, self.jobs = overwrite, progress, build_report, jobs
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        if jobs > 1 and jobs * experiment.training.n_jobs > cpus:
+            # measured: synthetic web, 2 cores, --jobs 2 with n_jobs = 2 took ~7x longer per cell than --jobs 1
+            # (OpenMP threads spin waiting for a core); results stay the same bytes either way
+            warnings.warn(f"--jobs {jobs} x [training] n_jobs = {experiment.training.n_jobs} threads exceeds the "
+                          f"{cpus} CPUs this process may use: the backends' threads will wait for each other "
+                          f"(much slower, same results); set [training] n_jobs = {max(1, cpus // jobs)} or "
+                          f"--jobs {max(1, cpus // experiment.training.n_jobs)}", stacklevel=2)
         self.timings = {"prepare": 0.0, "train": 0.0, "evaluate": 0.0, "write": 0.0}
         self.messages: list[str] = []        # what the run did with the folder, for the caller to print
         self._parent_pid: int | None = None  # set in worker processes (see _run_in_processes)
@@ -399,8 +408,11 @@ class Runner:
                 self._run_in_processes(tasks, data, bar)
         wall = time.perf_counter() - started
         collect_metrics(self.out, cells)
-        overhead = wall - sum(self.timings[k] for k in ("train", "evaluate"))
+        # train and evaluate are summed over the worker processes: the overhead is of processes x wall
+        processes = 1 if self.jobs == 1 or len(tasks) < 2 else min(self.jobs, len(tasks))
+        overhead = processes * wall - sum(self.timings[k] for k in ("train", "evaluate"))
         self._write_manifest(data, "finished", {"timings_seconds": {**self.timings, "cells_wall": wall,
+                                                                    "processes": processes,
                                                                     "runner_overhead": overhead},
                                                 "files": recorded_files(self.out)})
         if self.build_report:

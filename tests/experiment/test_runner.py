@@ -192,3 +192,25 @@ def test_parallel_cells_give_the_same_bytes(small_experiment, tmp_path):
     different = [str(f) for f in files if (one / f).read_bytes() != (two / f).read_bytes()
                  and f.name != "cell.json"]
     assert not different
+
+
+def test_more_threads_than_cpus_is_warned_before_the_run(small_experiment, tmp_path, monkeypatch):
+    """--jobs x [training] n_jobs above the CPUs this process may use is warned at once (measured on the
+    synthetic web, 2 cores: --jobs 2 with n_jobs = 2 took ~7x longer per cell than --jobs 1); within the CPUs,
+    no warning. Oracle: the arithmetic of the message."""
+    import warnings
+
+    from ltr.experiment.runner import Runner
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    exp = load_experiment(small_experiment)
+    two_threads = Experiment.from_dict({**exp.to_dict(), "training": {**exp.to_dict()["training"], "n_jobs": 2}},
+                                       base_dir=small_experiment.parent)
+    with pytest.warns(UserWarning, match=r"--jobs 2 x \[training\] n_jobs = 2 threads exceeds the 2 CPUs .* set "
+                                         r"\[training\] n_jobs = 1 or --jobs 1"):
+        Runner(two_threads, tmp_path / "a", jobs=2)
+    one_thread = Experiment.from_dict({**exp.to_dict(), "training": {**exp.to_dict()["training"], "n_jobs": 1}},
+                                      base_dir=small_experiment.parent)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Runner(one_thread, tmp_path / "b", jobs=2)
