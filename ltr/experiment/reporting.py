@@ -513,12 +513,19 @@ def _headline(exp, report, protocol: pd.DataFrame, runs_table: pd.DataFrame, tuk
         prim = runs_table[(runs_table["metric"] == primary)
                           & ~runs_table["family"].astype(str).str.startswith("outside")]
         blocked = prim[prim["p_floor"] > prim["level"]]
+        fixed = {f.name for f in exp.fixed_systems()}
+        untrained = blocked[blocked["system"].isin(fixed)]
+        blocked = blocked[~blocked["system"].isin(fixed)]
         if not blocked.empty:
             need = S.seeds_needed(alpha, n_folds=n_folds, family_size=int(prim["family_size"].max()),
                                   correction=exp.correction)
             text += (f" Its floor: {len(blocked)} comparison(s) cannot reject at their level whatever the data "
                      f"(smallest p {blocked['p_floor'].min():.2g} > {blocked['level'].min():.2g}); "
                      f"{need} seeds per system would let it.")
+        if not untrained.empty:
+            text += (f" {', '.join(untrained['system'])} {'has' if len(untrained) == 1 else 'have'} one run per "
+                     f"fold (not trained, no seeds), too few for this test to reject (smallest p "
+                     f"{untrained['p_floor'].min():.2g}); the per-query test is the one that applies.")
         out.append(text)
     if not tukey.empty:
         sig = tukey[tukey["p_value"] <= alpha]
