@@ -329,6 +329,10 @@ def mde_paired(a, b, *, test: str = "paired_t", alpha: float = 0.05, power: floa
         fn = TESTS[name]
         zeros = np.zeros(n)
         opts = dict(options)
+        # the test's floor: distinct differences all of one sign give its smallest p-value (e.g. 2 / 2^n for
+        # the exact signed-rank test); above the level no effect is detectable, so do not search for one
+        if fn(np.arange(1.0, n + 1.0), zeros, **opts).pvalue > level:
+            return DetectableEffect(float("inf"), method="simulation", n_simulations=n_simulations, **common)
 
         def power_at(deltas):
             out = []

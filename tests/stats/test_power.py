@@ -178,3 +178,13 @@ def test_bad_parameters_are_typed_errors():
         S.mde_paired(a, b, method="exact")
     with pytest.raises(DataError, match="method='approx' is for the paired t-test"):
         S.mde_paired(a, b, test="randomization", method="approx")
+
+
+def test_a_rank_test_below_its_floor_has_no_detectable_effect():
+    """Oracle: the exact signed-rank test's smallest two-sided p-value, 2 / 2^n = 0.125 for n = 4 (> 0.05):
+    no shift can be detected, so the MDE is infinite (and found without a search: the report's tables ask
+    for it on small query sets)."""
+    a, b = np.array([0.1, 0.5, 0.3, 0.9]), np.array([0.2, 0.4, 0.1, 0.5])
+    assert ss.wilcoxon(np.arange(1.0, 5.0)).pvalue == pytest.approx(0.125)
+    assert S.mde_paired(a, b, test="wilcoxon").effect == float("inf")
+    assert np.isfinite(S.mde_paired(np.arange(12.0) / 10, np.zeros(12), test="wilcoxon", n_simulations=50).effect)
