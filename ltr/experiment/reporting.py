@@ -140,16 +140,22 @@ def _configurations(exp: Experiment, systems: list[str], trained: dict | None = 
     return lines
 
 
-def _tuning(out: Path, manifest: dict) -> pd.DataFrame:
-    rows = []
+def tuning_records(out: Path, manifest: dict):
+    """The tuning files of this run's systems and identity, parsed, in path order (a damaged file is a
+    DataError naming it)."""
     systems = set(manifest["systems"])
     for path in sorted((out / "tuning").glob("*/*.json")):
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DataError(f"{path} is damaged ({exc}); run `ltr run` again to recompute it") from None
-        if info.get("system") not in systems or info.get("identity") != manifest.get("identity"):
-            continue
+        if info.get("system") in systems and info.get("identity") == manifest.get("identity"):
+            yield info
+
+
+def _tuning(out: Path, manifest: dict) -> pd.DataFrame:
+    rows = []
+    for info in tuning_records(out, manifest):
         system = parse_system(info["system"])
         config = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                            for k, v in system.own_settings(info["config"]).items())
@@ -557,14 +563,7 @@ def training_protocol(out: Path, manifest: dict, exp: Experiment) -> tuple[pd.Da
     its hessian scale; per (fold, system), the effective backend values of the chosen configuration."""
     per_system: dict[str, dict] = {}
     per_fold = []
-    systems = set(manifest["systems"])
-    for path in sorted((out / "tuning").glob("*/*.json")):
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DataError(f"{path} is damaged ({exc}); run `ltr run` again to recompute it") from None
-        if info.get("system") not in systems or info.get("identity") != manifest.get("identity"):
-            continue
+    for info in tuning_records(out, manifest):
         h = info.get("hessian_scale")
         entry = per_system.setdefault(info["system"], {"system": info["system"],
                                                        "trained gain": info.get("gain", "?"),
