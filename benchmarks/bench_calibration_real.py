@@ -13,7 +13,11 @@ over seeds. Per pair: the run-level test (whole runs permuted within folds) and 
 
 The run-level test's false-positive rate at alpha must lie in the binomial 95% interval of alpha. The per-query
 test is conditional on the trained models: its A/A rate is the share of pairs in which pure seed noise reads
-as a significant difference, not a calibration failure.
+as a significant difference, not a calibration failure. Power: each pair's A runs are then shifted by the
+effect ``mde_run_level`` states for that pair (80% power at alpha), a known shift of every score of one
+system on all of its queries, and the share of pairs in which the run-level test detects it must lie in the
+binomial 95% interval of 0.8. ``--frame FILE`` keeps the per-query values (CSV) and ``--from-frame FILE``
+computes the figures from such a file without training.
 
 Models are small (``--n-estimators`` rounds, no early stopping) so that 100 pairs fit a shared CPU: the seed
 noise of such models is larger than that of the tuned models of a report, which makes the per-query test's
@@ -87,13 +91,22 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=0.05)
     parser.add_argument("--cache", default=None, help="feature cache of a raw collection (reused)")
     parser.add_argument("--csv", default=None, help="write the per-pair results here")
+    parser.add_argument("--frame", default=None, help="write the per-query values of every model here (CSV)")
+    parser.add_argument("--from-frame", default=None, help="read the per-query values from --frame's file")
     args = parser.parse_args()
     exp = load_experiment(args.experiment)
     started = time.perf_counter()
-    frame = aa_frame(exp, pairs=args.pairs, seeds=args.seeds, objective=args.objective, backend=args.backend,
-                     n_estimators=args.n_estimators, early_stopping=args.early_stopping,
-                     first_seed=args.first_seed, folds=args.folds,
-                     cache_dir=Path(args.cache) if args.cache else None)
+    if args.from_frame:
+        frame = pd.read_csv(args.from_frame, dtype={"qid": str, "fold": str, "system": str})
+        args.pairs = int(frame["pair"].nunique())
+        args.seeds = int(frame.groupby(["pair", "system", "fold"])["seed"].nunique().max())
+    else:
+        frame = aa_frame(exp, pairs=args.pairs, seeds=args.seeds, objective=args.objective, backend=args.backend,
+                         n_estimators=args.n_estimators, early_stopping=args.early_stopping,
+                         first_seed=args.first_seed, folds=args.folds,
+                         cache_dir=Path(args.cache) if args.cache else None)
+    if args.frame:
+        frame.to_csv(args.frame, index=False)
     trained = time.perf_counter() - started
     results = S.calibrate_pairs(frame, tests=("run_level", "paired_t"), alpha=args.alpha, seed=0)
     summary = S.summarize_calibration(results, alpha=args.alpha)
@@ -106,7 +119,7 @@ def main() -> None:
           f"system and fold, {n_folds} folds, {n_q} test queries, {args.n_estimators} rounds"
           f"{f', early stopping {args.early_stopping}' if args.early_stopping else ', no early stopping'}; "
           f"primary metric {exp.primary} ({date.today()}, {os.cpu_count()} cores, shared CPU; "
-          f"training {trained / 60:.1f} min)")
+          f"{f'values read from {args.from_frame}' if args.from_frame else f'training {trained / 60:.1f} min'})")
     print(f"run-level design: {floor.n_labelings} labelings ({floor.method}), floor {floor.p_floor:.2g}")
     seed_sd = frame.groupby(["pair", "system", "fold", "seed"])["value"].mean().groupby(["fold"]).std().mean()
     print(f"seed noise: sd of a run's mean {exp.primary} within a fold {seed_sd:.4f}")
@@ -116,6 +129,22 @@ def main() -> None:
         print(f"{row.test:10s} false positives {row.rejected}/{row.n} = {row.rate:.3f}, binomial 95% interval "
               f"of {args.alpha:g}: [{row.low:.3f}, {row.high:.3f}] -> "
               f"{'within' if row.within else 'OUTSIDE'}  ({role})")
+    detected, effects = [], []
+    for _, sub in S.run_values(frame, runs=("pair", "system", "fold", "seed")).groupby("pair"):
+        a, b = sub[sub["system"] == "A"], sub[sub["system"] == "B"]
+        folds_a, folds_b = a["fold"].to_numpy(), b["fold"].to_numpy()
+        mde = S.mde_run_level(a["value"].to_numpy(), b["value"].to_numpy(), folds_a=folds_a, folds_b=folds_b,
+                              alpha=args.alpha, seed=0).effect
+        effects.append(mde)
+        detected.append(S.run_level_test(a["value"].to_numpy() + mde, b["value"].to_numpy(), folds_a=folds_a,
+                                         folds_b=folds_b).pvalue if np.isfinite(mde) else np.nan)
+    if not np.isfinite(effects).any():
+        print(f"run_level  power: no finite MDE (the design's floor {floor.p_floor:.2g} is above {args.alpha:g})")
+        return
+    check = S.rejection_rate(detected, alpha=args.alpha, expected=0.8)
+    print(f"run_level  power at the stated MDE (median {np.median(effects):.4f}): detected {check.rejected}/"
+          f"{check.n} = {check.rate:.3f}, binomial 95% interval of 0.8: [{check.low:.3f}, {check.high:.3f}] -> "
+          f"{'within' if check.within else 'OUTSIDE'}")
 
 
 if __name__ == "__main__":

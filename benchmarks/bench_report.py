@@ -1,18 +1,20 @@
-"""`ltr report` on a results folder of the main job's shape, before and after the parallel figures (issue 12.3).
+"""`ltr report` on a results folder of the main job's shape, before and after a change of the code (issue 12.3).
 
 The main job (scripts/main.sh: experiments/synthetic_web.toml) is 9 systems x 3 folds x 3 seeds, 5 metrics,
 a first stage, curves, feature importance, recall and stage cost. This script times `ltr report` on such a
 folder three ways in one run, each in a fresh process on its own copy of the folder, interleaved, `--repeat`
 times (median wall and CPU time, the CPU time of the forked figure workers included):
 
-- **before**: the code of ``--before`` (default: main at 9ebb0ec, before this work), unpacked with
-  ``git archive`` and put first on PYTHONPATH: figures one after another, constrained layout (with one line
-  fixed so that it can report a folder with an A/A control at all, see :func:`unpack`);
+- **before**: the code of ``--before`` (default: main at 55b784b, before the report work of 2026-12-02:
+  the spec loaded once without importing scikit-learn, nDCG@k evaluated once per fold, the simulated power
+  counted by a compiled kernel), unpacked with ``git archive`` and put first on PYTHONPATH. The earlier
+  reference, 9ebb0ec (before the parallel figures), cannot read a folder written today (its declaration has
+  no ``tuning.sampler``); its figures are in benchmarks/report.md;
 - **after, 1 process**: this tree with ``LTR_REPORT_PROCESSES=1`` (the fixed-grid layout alone);
 - **after**: this tree as a user runs it (figures drawn in ``min(CPUs, 4)`` forked processes).
 
-It checks that every figure of *before* is drawn *after* (same file names; *after* adds the lead figure of
-each system's mean and interval), that report.html is one self-contained file (every image inline, no
+It checks that every figure of *before* is drawn *after* (same file names) and says which have the same
+bytes, that report.html is one self-contained file (every image inline, no
 external reference), and that the figures' bytes do not depend on the number of processes.
 
     python benchmarks/bench_report.py                          # makes /tmp/ltr-bench-report/results once
@@ -38,7 +40,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BEFORE = "9ebb0ec19db2cba0185e30ce4a53720d8698a4fd"
+BEFORE = "55b784baa76edbad9785056a47e584e86f743050"
 LTR = "import sys; from ltr.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
@@ -130,6 +132,8 @@ def main(argv=None) -> int:
         added = sorted(set(figs["after"]) - set(figs["before"]))
         same_bytes = all((folders["after"] / "figures" / n).read_bytes()
                          == (folders["after, 1 process"] / "figures" / n).read_bytes() for n in figs["after"])
+        unchanged = sum((folders["after"] / "figures" / n).read_bytes()
+                        == (folders["before"] / "figures" / n).read_bytes() for n in figs["before"] if n in figs["after"])
         html = (folders["after"] / "report.html").read_text()
         images = len(re.findall(r"<img ", html))
 
@@ -141,7 +145,7 @@ def main(argv=None) -> int:
     for name, (wall, cpu) in med.items():
         print(f"| {name} | {wall:.2f} | {cpu:.2f} | {med['before'][0] / wall:.2f}x faster |")
     print(f"figures before: {len(figs['before'])}, after: {len(figs['after'])}; missing after: {missing or 'none'}; "
-          f"added: {added}")
+          f"added: {added}; the same bytes as before: {unchanged} of {len(figs['before'])}")
     print(f"figure bytes equal with 1 and {min(os.cpu_count() or 1, 4)} processes: {same_bytes}; report.html "
           f"{len(html) / 1e6:.2f} MB, {images} inline images, self-contained: {self_contained(html)}")
     return 0 if not missing and same_bytes and self_contained(html) else 1

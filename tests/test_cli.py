@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -167,10 +169,38 @@ def test_run_report_compare(tmp_path, capsys):
     assert (tmp_path / "ab" / "report.html").is_file()
 
 
-def test_info_lists_registries(capsys):
+def test_info_lists_registries(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("LTR_CACHE_DIR", str(tmp_path))
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "ranknet" in out and "nDCG" in out and "pagerank" in out
+
+
+def test_info_cache_is_the_listing_and_follows_the_source(capsys, tmp_path, monkeypatch):
+    """Oracle: info_text(), the listing built from the registries. The cached copy is what `ltr info` prints;
+    a changed source file gets a file of its own; an unwritable cache folder still gets the listing."""
+    import ltr.cli as cli
+    from ltr.objectives import base
+    monkeypatch.setenv("LTR_CACHE_DIR", str(tmp_path / "cache"))
+    expected = cli.info_text()
+    assert "lambdarank_position pairwise" in expected          # the name column fits the longest name
+    assert _cli_output(capsys, ["info"]) == expected
+    cached = cli.info_cache_path()
+    assert cached.read_text(encoding="utf-8") == expected
+    monkeypatch.setattr(cli, "info_text", lambda: "rebuilt\n")
+    assert _cli_output(capsys, ["info"]) == expected            # read from the cache, not rebuilt
+    source = Path(base.__file__)
+    stat = source.stat()
+    try:
+        os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+        assert cli.info_cache_path() != cached
+        assert _cli_output(capsys, ["info"]) == "rebuilt\n"   # an edited registry is listed afresh
+    finally:
+        os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("LTR_CACHE_DIR", str(blocker / "cache"))  # under a regular file: cannot be created
+    assert _cli_output(capsys, ["info"]) == "rebuilt\n"
 
 
 def _cli_output(capsys, argv):
@@ -243,7 +273,6 @@ def test_evaluate_small_malformed_files_get_the_readers_messages(trec_files, tmp
 def test_evaluate_equals_the_trec_eval_binary(tmp_path, capsys):
     """Oracle: the trec_eval 9 binary itself (found as $TREC_EVAL or `trec_eval` on PATH; skipped without):
     every measure and num_q, with and without -c (the run lacks some qrels queries)."""
-    import os
     import shutil
     import subprocess
 
@@ -276,7 +305,7 @@ def test_evaluate_equals_the_trec_eval_binary(tmp_path, capsys):
                 assert ours[m] == ref[m], (seed, extra, m)
 
 
-def test_info_reads_the_extractor_registry_without_importing_it():
+def test_info_reads_the_extractor_registry_without_importing_it(tmp_path):
     """Oracle: features.available() (the registry filled by importing the extractors); `ltr info` reads the
     same names from the source so that it imports neither scikit-learn, scipy, numba nor pandas."""
     import subprocess
@@ -288,5 +317,7 @@ def test_info_reads_the_extractor_registry_without_importing_it():
     code = ("import sys, io, contextlib; from ltr.cli import main\n"
             "with contextlib.redirect_stdout(io.StringIO()): main(['info'])\n"
             "print(sorted(m for m in ('sklearn', 'scipy', 'numba', 'pandas', 'features') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    env = {**os.environ, "LTR_CACHE_DIR": str(tmp_path)}       # an empty cache: the listing is built
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env).stdout
     assert out.strip() == "[]"

@@ -41,14 +41,10 @@ def read_metrics(out: Path) -> pd.DataFrame:
     return frame
 
 
-def experiment_cells(out: Path, manifest: dict) -> list[tuple[Path, dict]]:
-    """The verified cells of the manifest's systems and seeds (cells of systems an extension dropped, or of
-    another identity, stay on disk but are not reported)."""
-    systems, seeds = set(manifest["systems"]), set(manifest["seeds"])
-    try:   # the A/A control trains with its own seeds, disjoint from the experiment's
-        seeds |= set(Experiment.from_dict(manifest["experiment"], source="manifest.json").control_seeds())
-    except (LTRError, KeyError, TypeError):
-        pass
+def experiment_cells(out: Path, manifest: dict, exp: Experiment) -> list[tuple[Path, dict]]:
+    """The verified cells of the manifest's systems and seeds, and of the A/A control's own seeds (cells of
+    systems an extension dropped, or of another identity, stay on disk but are not reported)."""
+    systems, seeds = set(manifest["systems"]), {*manifest["seeds"], *exp.control_seeds()}
     return [(d, info) for d, info in integrity.cells(out, manifest)
             if info.get("system") in systems and (info.get("seed") is None or info.get("seed") in seeds)]
 
@@ -75,14 +71,11 @@ def seed_fold_spread(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def seeds_without_effect(metrics: pd.DataFrame) -> list[str]:
     """Systems whose per-query values are identical for every seed in every fold (a seed changed nothing)."""
-    out = []
     if metrics["seed"].nunique() < 2:
-        return out
-    for system, sub in metrics.groupby("system", sort=False):
-        spread = sub.groupby(["fold", QID, "metric"])["value"].agg(lambda v: v.max() - v.min())
-        if (spread == 0).all():
-            out.append(system)
-    return out
+        return []
+    values = metrics.groupby(["system", "fold", QID, "metric"], sort=False)["value"]
+    constant = (values.max() == values.min()).groupby(level="system", sort=False).all()
+    return [system for system, same in constant.items() if same]
 
 
 def _cells(cells: list[tuple[Path, dict]], name: str) -> pd.DataFrame:
@@ -98,23 +91,39 @@ def _cells(cells: list[tuple[Path, dict]], name: str) -> pd.DataFrame:
 def metric_at_k(out: Path, cells: list[tuple[Path, dict]], cutoffs=CURVE_CUTOFFS,
                 family: str = "nDCG") -> pd.DataFrame:
     """``system, qid, metric, value`` for ``family@k`` at each cutoff, recomputed from the run files and the
-    saved test qrels (pooled over folds, mean over seeds)."""
+    saved test qrels (pooled over folds, mean over seeds).
+
+    One :func:`~ltr.metrics.evaluate` call per fold: cell i's queries are renamed ``"i qid"`` (TREC qids hold
+    no whitespace) in its run and in a copy of the fold's qrels, so that the cells stay apart."""
     from ltr.io import read_qrels, read_run
     from ltr.metrics import evaluate
-    frames = []
     metrics = [f"{family}@{k}" for k in cutoffs]
-    qrels_by_fold = {}
-    for _, cell in cells:
+    by_fold: dict[str, list[tuple[int, Path]]] = {}
+    for position, (_, cell) in enumerate(cells):
         run_file = next((out / rel for rel in cell["files"] if rel.endswith(".trec")), None)
-        if run_file is None:
-            continue
-        if cell["fold"] not in qrels_by_fold:
-            qrels_by_fold[cell["fold"]] = read_qrels(out / "qrels" / f"{cell['fold']}.qrels")
-        values = evaluate(qrels_by_fold[cell["fold"]], read_run(run_file), metrics)
-        frames.append(values.assign(system=cell["system"], fold=cell["fold"], seed=cell["seed"]))
+        if run_file is not None:
+            by_fold.setdefault(cell["fold"], []).append((position, run_file))
+    frames = []
+    for fold, entries in by_fold.items():
+        qrels = read_qrels(out / "qrels" / f"{fold}.qrels")
+        runs, judged = [], []
+        for i, (_, run_file) in enumerate(entries):
+            run = read_run(run_file)
+            runs.append(run.assign(**{QID: f"{i} " + run[QID]}))
+            judged.append(qrels.assign(**{QID: f"{i} " + qrels[QID]}))
+        values = evaluate(pd.concat(judged, ignore_index=True), pd.concat(runs, ignore_index=True), metrics)
+        parts = values[QID].str.split(" ", n=1, regex=False, expand=True)
+        position = np.array([entries[int(i)][0] for i in parts[0]], dtype=np.int64)
+        frames.append(values.assign(**{QID: parts[1].to_numpy(), "position": position}))
     if not frames:
         return pd.DataFrame(columns=["system", QID, "metric", "value"])
-    return pooled_per_query(pd.concat(frames, ignore_index=True))
+    # cells in their given order (each cell's queries in evaluate's order): the seed means add up as before
+    values = pd.concat(frames, ignore_index=True).sort_values("position", kind="stable", ignore_index=True)
+    position = values.pop("position").to_numpy()
+    values["system"] = [cells[p][1]["system"] for p in position]
+    values["fold"] = [cells[p][1]["fold"] for p in position]
+    values["seed"] = [cells[p][1]["seed"] for p in position]
+    return pooled_per_query(values)
 
 
 def _configurations(exp: Experiment, systems: list[str], trained: dict | None = None) -> list[str]:
@@ -177,8 +186,8 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
         raise ConfigError(f"{out} holds a click experiment: build its report with "
                           f"ltr.experiment.clicks.build_click_report({str(out)!r}) or `ltr report {out}`")
     integrity.check_recorded(out, manifest)
-    cells = experiment_cells(out, manifest)
     exp = Experiment.from_dict(manifest["experiment"], source=str(out / "manifest.json"))
+    cells = experiment_cells(out, manifest, exp)
     metrics = read_metrics(out)
     if metrics.empty:
         raise DataError(f"{out}/metrics.csv holds no values yet")

@@ -384,7 +384,7 @@ class Experiment:
         if primary not in self.metrics:
             raise ConfigError(f"primary metric {self.primary!r} is not in metrics {list(self.metrics)}; add it there")
         object.__setattr__(self, "primary", primary)
-        from ltr.models import MAX_SEED
+        from ltr.models.backends import MAX_SEED
         for s in self.seeds:
             check_type(s, int, "each seed")
         for s in (*self.seeds, *self.control_seeds()):
@@ -399,11 +399,12 @@ class Experiment:
         stats.get_correction(self.correction)
         if isinstance(self.data, CollectionData):
             _check_collection_names(self)
-        from ltr.models.backends import get_backend
-        for b in self.backends:        # backend parameters checked by each library's own rules, without data
-            for objective in objectives:
-                if b in objective.backends:
-                    get_backend(b).check_params(dict(self.training.params), objective)
+        if self.training.params:       # checked by each library's own rules, without data (imports it)
+            from ltr.models.backends import get_backend
+            for b in self.backends:
+                for objective in objectives:
+                    if b in objective.backends:
+                        get_backend(b).check_params(dict(self.training.params), objective)
         # the typed systems, resolved once
         declared = tuple(System(b, o) for o in objectives for b in self.backends)
         object.__setattr__(self, "_systems", tuple(s for s in declared if s.supported))

@@ -99,6 +99,15 @@ if AVAILABLE:
         return h ^ (h >> np.uint64(29))
 
     @_jit
+    def hashes(off, data, lo, hi):
+        """:func:`_hash` of strings [lo, hi), in one sequential pass (cache-friendly, unlike hashing the
+        same rows in query order when the qrels are not grouped by query)."""
+        out = np.empty(hi - lo, dtype=np.uint64)
+        for i in range(lo, hi):
+            out[i - lo] = _hash(off, data, i)
+        return out
+
+    @_jit
     def block_starts(off, data, lo=0, hi=-1):
         """Whether each row of [lo, hi) (hi < 0: to the end) holds another string than the row before it."""
         if hi < 0:
@@ -166,20 +175,30 @@ if AVAILABLE:
             idx[:] = src
 
     @_jit
+    def _descending_word(bits):
+        """uint32 word of a float32's bit pattern whose ascending order is the scores' descending order
+        (the scalar form of :func:`ltr.metrics.base._descending_key`, computed only for rows that are sorted)."""
+        ascending = ~bits if bits >> np.uint32(31) else bits | np.uint32(0x80000000)
+        return ~ascending
+
+    @_jit
     def _row(rows, t):
         """Row t of a query's rows: rows[t], or t itself when rows is empty (the input is grouped)."""
         return t if len(rows) == 0 else rows[t]
 
     @_jit
-    def rank_queries(run_start, run_end, run_rows, key, ukey, doff, ddata,
-                     qrels_start, qrels_end, qrels_rows, qoff, qdata, qlabels, depth):
+    def rank_queries(run_start, run_end, run_rows, key, key_bits, doff, ddata,
+                     qrels_start, qrels_end, qrels_rows, qoff, qdata, qhash, qlabels, depth):
         """Rank each query's run rows and look up their labels.
 
         Query q's run rows are ``run_rows[run_start[q]:run_end[q]]`` (its qrels rows likewise); an empty
         ``run_rows`` / ``qrels_rows`` means the rows themselves (a run already grouped by query: no
-        gathering). ``key`` holds the float32 scores, ``ukey`` the same as uint32 words whose ascending order
-        is the scores' descending order (for the full sort). Returns (ranked_offsets, ranked_labels, ranked_judged, n_retrieved, pool_labels,
-        pool_offsets, status, bad_row): the top ``depth`` (all if depth <= 0) rows per query in rank order; pool_labels holds each
+        gathering). ``key`` holds the float32 scores, ``key_bits`` the same memory viewed as uint32 (the full
+        sort turns them into words whose ascending order is the scores' descending order); ``qhash`` the
+        :func:`hashes` of the qrels' docids and ``qlabels`` their labels, both in query order (entry t is
+        qrels row ``qrels_rows[t]``: each query's entries are read in sequence, not gathered at random).
+        Returns (ranked_offsets, ranked_labels, ranked_judged, n_retrieved, pool_labels, pool_offsets, status,
+        bad_row): the top ``depth`` (all if depth <= 0) rows per query in rank order; pool_labels holds each
         query's judged labels (>= 0), its first ``depth`` entries (all if depth <= 0) in descending order.
         status 1: duplicate docid in the run (bad_row = run row); 2: in the qrels (bad_row = qrels row).
         Queries are independent, each writing its own slices. The kernel is serial and nogil: callers run
@@ -199,7 +218,7 @@ if AVAILABLE:
         for q in range(nq):
             cnt = 0
             for t in range(qrels_start[q], qrels_end[q]):
-                if qlabels[_row(qrels_rows, t)] >= 0:
+                if qlabels[t] >= 0:
                     cnt += 1
             pool_off[q + 1] = pool_off[q] + cnt
         pool = np.empty(pool_off[nq], dtype=np.float64)
@@ -229,17 +248,17 @@ if AVAILABLE:
             mask = np.uint64(cap - 1)
             for t in range(qrels_start[q], qrels_end[q]):
                 r = _row(qrels_rows, t)
-                h = _hash(qoff, qdata, r)
+                h = qhash[t]
                 s = np.int64(h & mask)
                 while table[s] >= 0:
-                    if table_h[s] == h and _cmp(qoff, qdata, table[s], qoff, qdata, r) == 0:
+                    if table_h[s] == h and _cmp(qoff, qdata, _row(qrels_rows, table[s]), qoff, qdata, r) == 0:
                         status[q] = 2
                         bad[q] = r
                         break
                     s = (s + 1) & (cap - 1)
                 if status[q] != 0:
                     break
-                table[s] = r
+                table[s] = t
                 table_h[s] = h
             if status[q] != 0:
                 break
@@ -247,7 +266,7 @@ if AVAILABLE:
             p0 = pool_off[q]
             k = 0
             for t in range(qrels_start[q], qrels_end[q]):
-                v = qlabels[_row(qrels_rows, t)]
+                v = qlabels[t]
                 if v >= 0:
                     pool[p0 + k] = v
                     k += 1
@@ -291,7 +310,7 @@ if AVAILABLE:
                 packed = np.empty(n_q, dtype=np.uint64)
                 for t in range(n_q):
                     idx[t] = _row(run_rows, r0 + t)
-                    packed[t] = (np.uint64(ukey[idx[t]]) << np.uint64(32)) | np.uint64(t)
+                    packed[t] = (np.uint64(_descending_word(key_bits[idx[t]])) << np.uint64(32)) | np.uint64(t)
                 # one library sort of (score key, position) words, then the merge sort (docid descending)
                 # inside runs of equal scores only
                 packed.sort()
@@ -330,7 +349,7 @@ if AVAILABLE:
                 lab = 0.0
                 jud = False
                 while table[s] >= 0:
-                    if table_h[s] == h and _cmp(qoff, qdata, table[s], doff, ddata, r) == 0:
+                    if table_h[s] == h and _cmp(qoff, qdata, _row(qrels_rows, table[s]), doff, ddata, r) == 0:
                         v = qlabels[table[s]]
                         if v >= 0:
                             lab = v

@@ -10,7 +10,7 @@ import pandas as pd
 from ltr.errors import DataError, LabelError
 from ltr.metrics import _fast
 from ltr.metrics.arrays import rankings
-from ltr.metrics.base import Metric, Ranking, _descending_key, _float32_scores, parse_metrics
+from ltr.metrics.base import Metric, Ranking, _float32_scores, parse_metrics
 from ltr.naming import select
 from ltr.schema import DOCID, LABEL, QID, QRELS, RUN, SCORE, require_columns
 
@@ -226,10 +226,7 @@ def _blocks(column: pd.Series):
     if arrow is None:
         return None
     offsets, data = _fast.string_buffers(column)
-    n = len(arrow)
-    parts = _fast.threads() if n >= THREADED_MIN_ROWS else 1
-    bounds = np.linspace(0, n, parts + 1).astype(np.int64).tolist()
-    ranges = list(zip(bounds[:-1], bounds[1:]))
+    ranges = _row_ranges(len(arrow), len(arrow) >= THREADED_MIN_ROWS)
     starts = np.flatnonzero(np.concatenate(_in_threads(lambda r: _fast.block_starts(offsets, data, *r), ranges)))
     encoded = pc.dictionary_encode(arrow.take(starts))
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -250,6 +247,12 @@ def _query_ranges(blocks, code_map, n_eval):
         return q_start, q_end, np.zeros(0, dtype=np.int64)
     offsets, rows = _fast.group_rows(np.repeat(ev, ends - starts), n_eval)
     return offsets[:-1], offsets[1:], rows
+
+
+def _row_ranges(n: int, threaded: bool) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of n rows, one per thread when ``threaded``, else one."""
+    bounds = np.linspace(0, n, (_fast.threads() if threaded else 1) + 1).astype(np.int64).tolist()
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def _split(sizes: np.ndarray, parts: int) -> list[tuple[int, int]]:
@@ -293,14 +296,19 @@ def _evaluate_fast(qrels, run, scores, labels_q, zero, depth):
     run_start, run_end, run_rows = _query_ranges(run_blocks, run_map, n_eval)
     qrels_start, qrels_end, qrels_rows = _query_ranges(qrels_blocks, qrels_map, n_eval)
     key = _float32_scores(scores)
-    ukey = _descending_key(key)           # sort keys of the full sort (also taken by queries shorter than depth)
+
+    threaded = len(run) >= THREADED_MIN_ROWS
+    qhash = np.concatenate(_in_threads(lambda r: _fast.hashes(qoff, qdata, *r), _row_ranges(len(qoff) - 1, threaded)))
+    qlabels = labels_q
+    if len(qrels_rows):                   # qrels not grouped by query: gather once, then read in sequence
+        qhash, qlabels = qhash[qrels_rows], labels_q[qrels_rows]
 
     def rank(a, b):
-        return _fast.rank_queries(run_start[a:b], run_end[a:b], run_rows, key, ukey, doff, ddata,
-                                  qrels_start[a:b], qrels_end[a:b], qrels_rows, qoff, qdata, labels_q, depth)
+        return _fast.rank_queries(run_start[a:b], run_end[a:b], run_rows, key, key.view(np.uint32), doff, ddata,
+                                  qrels_start[a:b], qrels_end[a:b], qrels_rows, qoff, qdata, qhash, qlabels, depth)
 
     # queries are independent and the kernel releases the GIL: ranges of queries run in threads
-    ranges = _split(run_end - run_start, _fast.threads() if len(run) >= THREADED_MIN_ROWS else 1)
+    ranges = _split(run_end - run_start, _fast.threads() if threaded else 1)
     outs = _in_threads(lambda r: rank(*r), ranges)
     if any(out[6] != 0 for out in outs):
         return None

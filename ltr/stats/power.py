@@ -71,6 +71,7 @@ import numpy as np
 from ltr.errors import DataError
 from ltr.naming import select
 from ltr.stats._checks import _BATCH, _check_int, _check_probability, _check_resamples, _paired, _rng
+from ltr.stats._shift import shift_counts
 from ltr.stats.corrections import get_correction, per_comparison_alpha
 
 __all__ = ["DetectableEffect", "mde_paired", "mde_run_level", "mde_tukey", "PAIRED_T_METHODS"]
@@ -170,11 +171,11 @@ def _shift_power(chunks: Callable[[], Iterator[tuple[np.ndarray, np.ndarray]]], 
     when its absolute value reaches the observed one (within the rounding tolerance of the sums).
     """
     counts = np.zeros((deltas.size, observed.size), dtype=np.int64)
+    thresholds = [np.abs(observed + slope * delta) - 64 * n_terms * np.finfo(float).eps * (scale + abs(delta))
+                  for delta in deltas]
     for x, c in chunks():
         for g, delta in enumerate(deltas):
-            tol = 64 * n_terms * np.finfo(float).eps * (scale + abs(delta))
-            counts[g] += np.count_nonzero(np.abs(x + delta * c[:, None]) >= np.abs(observed + slope * delta) - tol,
-                                          axis=0)
+            counts[g] += shift_counts(x, c, thresholds[g], delta)
     p = counts / n_null if exact else (counts + 1) / (n_null + 1)
     return np.mean(p <= level, axis=1)
 

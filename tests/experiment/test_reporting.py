@@ -95,3 +95,23 @@ def test_reports_state_what_was_tested(folder):
              for p in (folder / "tuning").glob("*/*.json")}
     assert gains["lightgbm/lambdarank"].startswith("linear") and gains[CONTROL].startswith("linear")
     assert gains["lightgbm/ranknet"].startswith("none")
+
+
+def test_seeds_without_effect_finds_systems_no_seed_changed():
+    """Oracle: the definition, checked by hand on a frame where one system's values are the same for every
+    seed on every (fold, query, metric), another's differ on one query by 1e-12, and a third is constant too;
+    with one seed there is nothing to compare."""
+    from ltr.experiment.reporting import seeds_without_effect
+    rows = []
+    for system in ("a/same", "b/differs", "c/same-too"):
+        for fold in ("F1", "F2"):
+            for qid in ("1", "2"):
+                for seed in (0, 1):
+                    value = 0.5 + 0.1 * (qid == "2")
+                    if system == "b/differs" and fold == "F2" and qid == "2" and seed == 1:
+                        value += 1e-12
+                    rows.append({"system": system, "fold": fold, "qid": qid, "metric": "AP", "seed": seed,
+                                 "value": value})
+    frame = pd.DataFrame(rows)
+    assert seeds_without_effect(frame) == ["a/same", "c/same-too"]
+    assert seeds_without_effect(frame[frame["seed"] == 0]) == []      # one seed: nothing to compare

@@ -188,3 +188,18 @@ def test_a_rank_test_below_its_floor_has_no_detectable_effect():
     assert ss.wilcoxon(np.arange(1.0, 5.0)).pvalue == pytest.approx(0.125)
     assert S.mde_paired(a, b, test="wilcoxon").effect == float("inf")
     assert np.isfinite(S.mde_paired(np.arange(12.0) / 10, np.zeros(12), test="wilcoxon", n_simulations=50).effect)
+
+
+def test_shift_counts_numba_equals_numpy_and_the_definition():
+    """Oracle: the count of the definition, |x_lj + delta c_l| >= threshold_j, by a Python loop; the numba
+    kernel and the numpy reference give it exactly, ties at the threshold included."""
+    from ltr.stats import _shift
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 40)).round(1)            # rounded: many draws sit exactly on a threshold
+    c = rng.integers(-3, 4, 300).astype(float)
+    for delta in (0.0, 0.1, -0.25):
+        threshold = np.abs(x[7] + delta * c[7])           # row 7 reaches each threshold exactly
+        expected = np.array([sum(abs(x[l, j] + delta * c[l]) >= threshold[j] for l in range(300))
+                             for j in range(40)])
+        np.testing.assert_array_equal(_shift.shift_counts_numpy(x, c, threshold, delta), expected)
+        np.testing.assert_array_equal(_shift.shift_counts(x, c, threshold, delta), expected)

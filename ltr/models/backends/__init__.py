@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from ltr.models.backends._base import Backend, Trained, TrainSpec
+from ltr.models.backends._base import MAX_SEED, Backend, Trained, TrainSpec
 from ltr.models.backends._lightgbm import LightGBMBackend
 from ltr.models.backends._xgboost import XGBoostBackend
 from ltr.naming import select
@@ -55,5 +55,5 @@ def available_backends() -> list[str]:
 register_backend(LightGBMBackend())
 register_backend(XGBoostBackend())
 
-__all__ = ["BACKENDS", "Backend", "TrainSpec", "Trained", "available_backends", "get_backend",
+__all__ = ["BACKENDS", "Backend", "MAX_SEED", "TrainSpec", "Trained", "available_backends", "get_backend",
            "register_backend"]
