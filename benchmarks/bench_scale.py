@@ -11,7 +11,8 @@ reference, reads no ``qid:`` tokens. Then, in one process, each stage with its w
    ``lightgbm.Dataset(X).construct()`` (binning it), against ``lightgbm.Dataset(path).construct()``
    (LightGBM's text loader, 2 threads, in a child process so that its peak is its own; it parses and
    bins) (goal: ours at least as fast);
-3. ``Ranker(objective="lambdarank", backend="lightgbm", n_estimators=100).fit`` (no validation set, 100 rounds);
+3. ``Ranker(objective="lambdarank", backend="lightgbm", n_estimators=100).fit`` (no validation set, 100 rounds),
+   and (3r) ``lightgbm.train`` on the same X with the same threads and bins: what LightGBM itself adds;
 4. ``predict`` -> RUN frame; 5. ``ltr.metrics.evaluate`` nDCG@10 of that run on the file's labels;
 6. the same fit on a Dask ``LocalCluster`` of 2 workers x 1 thread (``Ranker(..., cluster=...)``), with
    the client's and each worker's peak, and the model's nDCG@10 next to the single-process one.
@@ -116,6 +117,8 @@ def main():
     ap.add_argument("--dir", default="/tmp/ltr-scale")
     ap.add_argument("--skip-dask", action="store_true")
     ap.add_argument("--skip-lightgbm-loader", action="store_true")
+    ap.add_argument("--skip-reference-fit", action="store_true",
+                    help="skip stage 3r (lightgbm.train on the same X: what the fit's memory is compared with)")
     args = ap.parse_args()
 
     import lightgbm as lgb
@@ -152,8 +155,16 @@ def main():
               f"{s_ours.wall + s_bin.wall:.1f} s vs LightGBM's loader {lgb_row['wall']:.1f} s")
 
     kw = {"n_estimators": args.rounds, "early_stopping_rounds": None, "random_state": 0, "n_jobs": 2}
-    with Stage(f"3. Ranker(lambdarank, lightgbm, {args.rounds} rounds).fit"):
+    with Stage(f"3. Ranker(lambdarank, lightgbm, {args.rounds} rounds).fit") as s_fit:
         ranker = Ranker(objective="lambdarank", backend="lightgbm", **kw).fit(ds)
+    if not args.skip_reference_fit:
+        with Stage(f"3r. lightgbm.train on the same X (LightGBM alone, {args.rounds} rounds; the reference)") as s_ref:
+            booster = lgb.train({**params, "objective": "lambdarank", "seed": 0},
+                                lgb.Dataset(ds.X, label=ds.labels, group=ds.group_sizes, params=params),
+                                num_boost_round=args.rounds)
+        del booster
+        print(f"     memory the fit adds: ltr {gib(s_fit.plus)} GiB, LightGBM alone {gib(s_ref.plus)} GiB "
+              f"({s_fit.plus / s_ref.plus:.2f}x); time: {s_fit.wall / s_ref.wall:.2f}x (wall)")
     with Stage("4. predict -> RUN frame"):
         run = ranker.predict(ds)
     qrels = pd.DataFrame({"qid": ds.qids, "docid": ds.docids, "label": ds.labels})
@@ -163,7 +174,7 @@ def main():
     ndcg = float(per_query["value"].mean())
     print(f"     nDCG@10 = {ndcg:.4f} over {per_query['qid'].nunique():,} queries")
     # VmHWM is reset at the start of each stage, so the run's peak is the largest stage peak of this process
-    ours = [r for r in Stage.rows if "child process" not in r["stage"]]
+    ours = [r for r in Stage.rows if "child process" not in r["stage"] and not r["stage"].startswith("3r.")]
     top = max(ours, key=lambda r: r["peak"])
     print(f"\nend-to-end peak RSS (this process, stages 1-5) {gib(top['peak'])} GiB = {top['peak'] / x_bytes:.2f}x X, "
           f"reached in stage {top['stage']}")

@@ -408,19 +408,30 @@ def info_cache_path():
     return Path(base) / f"info-{digest.hexdigest()[:32]}.txt"
 
 
-def _cmd_info(args) -> int:
-    path = info_cache_path()
+def _cached_info_text() -> str:
+    """:func:`info_text`, read from :func:`info_cache_path` when it is there, else built and stored there."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        text = info_text()
+        path = info_cache_path()
+    except (RuntimeError, KeyError):          # no home folder to find the cache in
+        path = None
+    if path is not None:
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            pass
+    text = info_text()
+    if path is not None:
         from ltr.atomic import atomic_write
         try:                                 # the cache only saves time: a read-only home still gets the listing
             with atomic_write(path) as fh:
                 fh.write(text)
         except OSError:
             pass
-    print(text, end="")
+    return text
+
+
+def _cmd_info(args) -> int:
+    print(_cached_info_text(), end="")
     return 0
 
 

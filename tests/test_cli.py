@@ -201,6 +201,12 @@ def test_info_cache_is_the_listing_and_follows_the_source(capsys, tmp_path, monk
     blocker.write_text("")
     monkeypatch.setenv("LTR_CACHE_DIR", str(blocker / "cache"))  # under a regular file: cannot be created
     assert _cli_output(capsys, ["info"]) == "rebuilt\n"
+    monkeypatch.delenv("LTR_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    def no_home(cls):
+        raise RuntimeError("Could not determine home directory.")      # what pathlib raises without one
+    monkeypatch.setattr(Path, "home", classmethod(no_home))
+    assert _cli_output(capsys, ["info"]) == "rebuilt\n"               # no home folder: no cache, the listing
 
 
 def _cli_output(capsys, argv):
