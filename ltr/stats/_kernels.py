@@ -17,6 +17,8 @@ import functools
 
 import numpy as np
 
+from ltr.stats._jit import compiled
+
 #: Largest product of radices one double drives (see the module docstring).
 _GROUP_LIMIT = 2 ** 21
 
@@ -76,47 +78,38 @@ def permuted_sums_numpy(x: np.ndarray, u: np.ndarray, *, counts: bool = False):
     return sums, c
 
 
-@functools.lru_cache(maxsize=1)
-def _numba_kernel():
-    """The compiled kernel, or None without numba."""
-    try:
-        from numba import njit
-    except ImportError:  # pragma: no cover - exercised only without numba
-        return None
-
-    @njit(cache=True, nogil=True)
-    def kernel(x, u, positions, groups, radices, sums, cnt, with_counts):
-        rows, n, n_groups = u.shape
-        k = x.shape[1]
-        perm = np.empty(k, dtype=np.int64)
-        v = np.empty(n_groups)
-        for b in range(rows):
-            for q in range(n):
-                for j in range(k):
-                    perm[j] = j
-                for g in range(n_groups):
-                    v[g] = u[b, q, g]
-                for s in range(positions.size):
-                    i = positions[s]
-                    g = groups[s]
-                    t = v[g] * radices[s]
-                    digit = np.floor(t)
-                    v[g] = t - digit
-                    j = np.int64(digit)
-                    tmp = perm[i]
-                    perm[i] = perm[j]
-                    perm[j] = tmp
-                for j in range(k):
-                    sums[b, j] += x[q, perm[j]]
-                    if with_counts:
-                        cnt[b, perm[j], j] += 1.0
-
-    return kernel
+def _permuted_sums_loop(x, u, positions, groups, radices, sums, cnt, with_counts):
+    """The permutations of :func:`permuted_sums_numpy` drawn and summed one query at a time (compiled by
+    :func:`ltr.stats._jit.compiled`)."""
+    rows, n, n_groups = u.shape
+    k = x.shape[1]
+    perm = np.empty(k, dtype=np.int64)
+    v = np.empty(n_groups)
+    for b in range(rows):
+        for q in range(n):
+            for j in range(k):
+                perm[j] = j
+            for g in range(n_groups):
+                v[g] = u[b, q, g]
+            for s in range(positions.size):
+                i = positions[s]
+                g = groups[s]
+                t = v[g] * radices[s]
+                digit = np.floor(t)
+                v[g] = t - digit
+                j = np.int64(digit)
+                tmp = perm[i]
+                perm[i] = perm[j]
+                perm[j] = tmp
+            for j in range(k):
+                sums[b, j] += x[q, perm[j]]
+                if with_counts:
+                    cnt[b, perm[j], j] += 1.0
 
 
 def permuted_sums(x: np.ndarray, u: np.ndarray, *, counts: bool = False, use_numba: bool = True):
     """:func:`permuted_sums_numpy`, compiled when numba is installed (the same permutations)."""
-    kernel = _numba_kernel() if use_numba else None
+    kernel = compiled(_permuted_sums_loop) if use_numba else None
     if kernel is None:
         return permuted_sums_numpy(x, u, counts=counts)
     k = x.shape[1]

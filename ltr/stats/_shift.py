@@ -13,9 +13,9 @@ temporaries of its size (`benchmarks/bench_report.py`). numba is imported on fir
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
+
+from ltr.stats._jit import compiled
 
 
 def shift_counts_numpy(x: np.ndarray, c: np.ndarray, threshold: np.ndarray, delta: float) -> np.ndarray:
@@ -23,30 +23,21 @@ def shift_counts_numpy(x: np.ndarray, c: np.ndarray, threshold: np.ndarray, delt
     return np.count_nonzero(np.abs(x + delta * c[:, None]) >= threshold, axis=0).astype(np.int64)
 
 
-@functools.lru_cache(maxsize=1)
-def _numba_kernel():
-    """The compiled kernel, or None without numba."""
-    try:
-        from numba import njit
-    except ImportError:  # pragma: no cover - exercised only without numba
-        return None
-
-    @njit(cache=True, nogil=True)
-    def kernel(x, c, threshold, delta, counts):
-        rows, k = x.shape
-        for row in range(rows):
-            shift = delta * c[row]
-            for j in range(k):
-                if abs(x[row, j] + shift) >= threshold[j]:
-                    counts[j] += 1
-
-    return kernel
+def _shift_counts_loop(x, c, threshold, delta, counts):
+    """:func:`shift_counts_numpy` in one pass over ``x``, adding into ``counts`` (compiled by
+    :func:`ltr.stats._jit.compiled`)."""
+    rows, k = x.shape
+    for row in range(rows):
+        shift = delta * c[row]
+        for j in range(k):
+            if abs(x[row, j] + shift) >= threshold[j]:
+                counts[j] += 1
 
 
 def shift_counts(x: np.ndarray, c: np.ndarray, threshold: np.ndarray, delta: float, *,
                  use_numba: bool = True) -> np.ndarray:
     """:func:`shift_counts_numpy`, compiled when numba is installed (the same counts)."""
-    kernel = _numba_kernel() if use_numba else None
+    kernel = compiled(_shift_counts_loop) if use_numba else None
     if kernel is None:
         return shift_counts_numpy(x, c, threshold, delta)
     counts = np.zeros(x.shape[1], dtype=np.int64)
