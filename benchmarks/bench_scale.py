@@ -15,7 +15,10 @@ reference, reads no ``qid:`` tokens. Then, in one process, each stage with its w
    and (3r) ``lightgbm.train`` on the same X with the same threads and bins: what LightGBM itself adds;
 4. ``predict`` -> RUN frame; 5. ``ltr.metrics.evaluate`` nDCG@10 of that run on the file's labels;
 6. the same fit on a Dask ``LocalCluster`` of 2 workers x 1 thread (``Ranker(..., cluster=...)``), with
-   the client's and each worker's peak, and the model's nDCG@10 next to the single-process one.
+   the client's and each worker's peak, and the model's nDCG@10 next to the single-process one;
+E. stages 2a, 3, 4 and 5 as a user runs them, in a fresh child process per variant (LightGBM's default
+   row-wise histograms, and ``params={"force_col_wise": True}``): the end-to-end peak without what the
+   stages above leave behind (goal: at most 1.5x X).
 
 Peak memory of this process per stage: Linux's VmHWM after resetting it (``/proc/self/clear_refs``) at the
 start of the stage, minus the RSS before the stage ("+" columns: what the stage needed). Dask workers: RSS
@@ -117,6 +120,7 @@ def main():
     ap.add_argument("--dir", default="/tmp/ltr-scale")
     ap.add_argument("--skip-dask", action="store_true")
     ap.add_argument("--skip-lightgbm-loader", action="store_true")
+    ap.add_argument("--skip-stages", action="store_true", help="run only the end-to-end children (E)")
     ap.add_argument("--skip-reference-fit", action="store_true",
                     help="skip stage 3r (lightgbm.train on the same X: what the fit's memory is compared with)")
     args = ap.parse_args()
@@ -131,6 +135,9 @@ def main():
     path = ensure_file(args)
     read_letor(_warmup_file(path))                      # compile (or load) the numba kernels, untimed
 
+    if args.skip_stages:
+        end_to_end(path, args)
+        return
     print("\nstages (this process):")
     with Stage("1. read the bytes once (64 MiB pieces, no parsing)"):
         buf = bytearray(1 << 26)
@@ -181,6 +188,8 @@ def main():
 
     if not args.skip_dask:
         dask_stage(ds, kw, ranker, ndcg, qrels)
+    del ds, ranker, run, qrels
+    end_to_end(path, args)
     print(f"\nload average after: {tuple(round(x, 1) for x in os.getloadavg())}")
     print("\n| stage | wall s | CPU s | RSS before GiB | peak GiB | + GiB | + / X |")
     print("|---|---:|---:|---:|---:|---:|---:|")
@@ -202,6 +211,55 @@ d = lgb.Dataset(sys.argv[1], params=json.loads(sys.argv[2])).construct()
 print(json.dumps({"wall": time.perf_counter() - t0, "cpu": time.process_time() - cpu0, "rss0": rss0,
                   "peak": status("VmHWM"), "rows": d.num_data()}))
 """
+
+
+_END_TO_END = """
+import json, sys, time
+import pandas as pd
+from ltr.io import read_letor
+from ltr.metrics import evaluate
+from ltr.models import Ranker
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+path, kw = sys.argv[1], json.loads(sys.argv[2])
+evaluate(pd.DataFrame({"qid": ["q"], "docid": ["d"], "label": [1]}),
+         pd.DataFrame({"qid": ["q"], "docid": ["d"], "score": [1.0]}), ["nDCG@10"])     # compile, untimed
+rss0, t0, out = status("VmRSS"), time.perf_counter(), {}
+def mark(name):
+    out[name] = {"wall": time.perf_counter() - t0, "peak": status("VmHWM")}
+ds = read_letor(path, progress=False)
+mark("read")
+ranker = Ranker(objective="lambdarank", backend="lightgbm", **kw).fit(ds)
+mark("fit")
+run = ranker.predict(ds)
+mark("predict")
+qrels = pd.DataFrame({"qid": ds.qids, "docid": ds.docids, "label": ds.labels})
+ndcg = float(evaluate(qrels, run, ["nDCG@10"])["value"].mean())
+mark("evaluate")
+print(json.dumps({"rss0": rss0, "x_bytes": ds.X.nbytes, "ndcg": ndcg, "marks": out}))
+"""
+
+
+def end_to_end(path: Path, args) -> None:
+    """Read, fit, predict and evaluate as a user does, each variant in a fresh process: the peak is then
+    the pipeline's own (VmHWM of the child), with the interpreter and libraries included."""
+    import subprocess
+
+    base = {"n_estimators": args.rounds, "early_stopping_rounds": None, "random_state": 0, "n_jobs": 2}
+    variants = {"default (row-wise histograms)": base,
+                'params={"force_col_wise": True}': {**base, "params": {"force_col_wise": True}}}
+    print("\nend to end, a fresh process per variant (peak VmHWM since start; cumulative wall s):")
+    for name, kw in variants.items():
+        out = subprocess.run([sys.executable, "-c", _END_TO_END, str(path), json.dumps(kw)], capture_output=True,
+                             text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        marks, x = row["marks"], row["x_bytes"]
+        peak = max(m["peak"] for m in marks.values())
+        steps = ", ".join(f"{k} {m['wall']:.1f} s (peak {gib(m['peak'])})" for k, m in marks.items())
+        print(f"  E. {name}: peak {gib(peak)} GiB = **{peak / x:.2f}x X** (start {gib(row['rss0'])} GiB); "
+              f"nDCG@10 {row['ndcg']:.4f}; {steps}", flush=True)
 
 
 def lightgbm_loader_in_a_child(path: Path, params: dict, n_rows: int) -> dict:

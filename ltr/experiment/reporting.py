@@ -22,7 +22,7 @@ from ltr.errors import ConfigError, DataError, LTRError
 from ltr.experiment import integrity
 from ltr.experiment.spec import Experiment
 from ltr.experiment.systems import parse_system
-from ltr.schema import QID
+from ltr.schema import DOCID, LABEL, QID
 
 CURVE_CUTOFFS = (1, 3, 5, 10, 20)
 
@@ -93,9 +93,10 @@ def metric_at_k(out: Path, cells: list[tuple[Path, dict]], cutoffs=CURVE_CUTOFFS
     """``system, qid, metric, value`` for ``family@k`` at each cutoff, recomputed from the run files and the
     saved test qrels (pooled over folds, mean over seeds).
 
-    One :func:`~ltr.metrics.evaluate` call per fold: cell i's queries are renamed ``"i qid"`` (TREC qids hold
-    no whitespace) in its run and in a copy of the fold's qrels, so that the cells stay apart."""
-    from ltr.io import read_qrels, read_run
+    One :func:`~ltr.metrics.evaluate` call per fold: cell i's queries are renamed ``"i:qid"`` in its run
+    (:func:`ltr.io.trec.read_runs_tagged`) and in a copy of the fold's qrels, so that the cells stay apart."""
+    from ltr.io import read_qrels
+    from ltr.io.trec import read_runs_tagged
     from ltr.metrics import evaluate
     metrics = [f"{family}@{k}" for k in cutoffs]
     by_fold: dict[str, list[tuple[int, Path]]] = {}
@@ -106,15 +107,14 @@ def metric_at_k(out: Path, cells: list[tuple[Path, dict]], cutoffs=CURVE_CUTOFFS
     frames = []
     for fold, entries in by_fold.items():
         qrels = read_qrels(out / "qrels" / f"{fold}.qrels")
-        runs, judged = [], []
-        for i, (_, run_file) in enumerate(entries):
-            run = read_run(run_file)
-            runs.append(run.assign(**{QID: f"{i} " + run[QID]}))
-            judged.append(qrels.assign(**{QID: f"{i} " + qrels[QID]}))
-        values = evaluate(pd.concat(judged, ignore_index=True), pd.concat(runs, ignore_index=True), metrics)
-        parts = values[QID].str.split(" ", n=1, regex=False, expand=True)
-        position = np.array([entries[int(i)][0] for i in parts[0]], dtype=np.int64)
-        frames.append(values.assign(**{QID: parts[1].to_numpy(), "position": position}))
+        n, qids = len(entries), qrels[QID].tolist()
+        judged = pd.DataFrame({QID: [f"{i}:{q}" for i in range(n) for q in qids],
+                               DOCID: np.tile(qrels[DOCID].to_numpy(), n), LABEL: np.tile(qrels[LABEL].to_numpy(), n)})
+        values = evaluate(judged, read_runs_tagged([run_file for _, run_file in entries]), metrics)
+        codes, tagged = pd.factorize(values[QID])
+        cell, qid = zip(*(t.split(":", 1) for t in tagged))
+        position = np.array([entries[int(i)][0] for i in cell], dtype=np.int64)
+        frames.append(values.assign(**{QID: np.array(qid, dtype=object)[codes], "position": position[codes]}))
     if not frames:
         return pd.DataFrame(columns=["system", QID, "metric", "value"])
     # cells in their given order (each cell's queries in evaluate's order): the seed means add up as before
@@ -175,8 +175,55 @@ def _tuning(out: Path, manifest: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _file_figures(out: Path, exp: Experiment, cells, systems: list[str], renderer) -> list[tuple]:
+    """``(title, pending figure, caption)`` of the figures drawn from the folder's files (nDCG@k from the run
+    files, training curves, feature importance, first-stage recall, stage cost), handed to ``renderer``."""
+    from ltr.report import plots as P
+    figures = []
+
+    def add(title, job, caption):
+        figures.append((title, renderer.submit(job), caption))
+
+    with_runs = {cell["system"] for _, cell in cells if any(rel.endswith(".trec") for rel in cell["files"])}
+    if with_runs:      # an A/A control keeps no run file; the worker that draws the curve reads the runs
+        add("nDCG@k", P.figure_job("plot_metric_at_k", per_query=P.Deferred(metric_at_k, (out, cells)),
+                                   systems=[s for s in systems if s in with_runs], weight=3),
+            "Mean nDCG@k (trec_eval conventions) per system, recomputed from the run files; pooled over folds, "
+            "mean over seeds.")
+    curves = _cells(cells, "curves.csv")
+    if not curves.empty:
+        first = curves[(curves["fold"] == curves["fold"].iloc[0]) & (curves["seed"] == exp.seeds[0])]
+        add("Training and validation curves",
+            P.figure_job("plot_training_curves", curves=first[["system", "iteration", "split", "metric", "value"]],
+                         weight=2),
+            f"Per-iteration metric of each system (fold {first['fold'].iloc[0]}, seed {exp.seeds[0]}), computed "
+            f"by ltr on the candidate sets.")
+    importance = _cells(cells, "importance.csv")
+    if not importance.empty:
+        imp = importance.groupby(["system", "feature"], sort=False)["importance"].mean().reset_index()
+        add("Feature importance", P.figure_job("plot_feature_importance", importance=imp, top_k=15, weight=2),
+            "Total split gain per feature (share of each model's total), mean over folds and seeds.")
+    recall_path = out / "tables" / "first_stage_recall.csv"
+    if recall_path.is_file():
+        add("First-stage recall@k", P.figure_job("plot_recall_at_k", recall=integrity.read_csv(recall_path)),
+            "Recall of the relevant documents in the first stage's top k: the ceiling no re-ranker can pass.")
+    stage_path = out / "tables" / "stage_cost.csv"
+    if stage_path.is_file():
+        cost = integrity.read_csv(stage_path)
+        scoring = [info.get("predict_seconds_per_query") for _, info in cells]
+        scoring = [v for v in scoring if v is not None]   # trained cells only
+        cost.loc[len(cost) - 1, "seconds_per_query"] += float(np.mean(scoring)) if scoring else 0.0
+        add("Per-stage cost", P.figure_job("plot_stage_cost", cost=cost),
+            "Time per query of each stage (the re-ranking stage: its features plus the GBDT's scoring) and the "
+            "number of feature values computed per query.")
+    return figures
+
+
 def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     """(Re)build ``report.md``, ``report.html``, ``report.tex`` and ``summary.csv`` of an experiment folder."""
+    from threadpoolctl import threadpool_limits
+
+    from ltr.atomic import atomic_write
     from ltr.report import compare
     from ltr.report import plots as P
 
@@ -191,143 +238,112 @@ def build_report(out_dir, *, plots: bool = True) -> list[Path]:
     metrics = read_metrics(out)
     if metrics.empty:
         raise DataError(f"{out}/metrics.csv holds no values yet")
-    systems = [s for s in manifest["systems"] if s in set(metrics["system"])]
+    measured = set(metrics["system"])
+    systems = [s for s in manifest["systems"] if s in measured]
     baseline = manifest["experiment"]["baseline"]
     if baseline not in systems:
         baseline = systems[0]
     per_query = pooled_per_query(metrics)
     controls = [c.name for c in exp.control_systems() if c.name in systems]
-    report = compare(per_query, baseline=baseline, metrics=list(exp.metrics), test=exp.test,
-                     correction=exp.correction, alpha=exp.alpha, seed=0, family=exp.family, primary=exp.primary,
-                     outside_family=controls, power=exp.protocol.power,
-                     equivalence_margin=exp.protocol.equivalence_margin,
-                     title=f"{exp.name}: objective comparison")
-    protocol = protocol_statistics(exp, metrics, per_query, report, controls=controls)
-    report.headline = tuple(protocol["headline"])
-    if manifest.get("status") != "finished":
-        report.warnings = report.warnings + (f"the run is not finished (status {manifest.get('status')!r}): "
-                                             f"tables cover the cells done so far",)
-    # Figures from the folder's files, drawn together below (in parallel processes)
-    if plots:
-        controls = [c.name for c in exp.control_systems() if c.name in systems]
-        report.add_lead_figure(exp.primary, controls=controls)
-        at_k = metric_at_k(out, cells)
-        if not at_k.empty:
-            drawn = set(at_k["system"])      # systems with run files (an A/A control keeps none)
-            report.add_figure("nDCG@k", P.figure_job("plot_metric_at_k", per_query=at_k,
-                                                     systems=[s for s in systems if s in drawn]),
-                              caption="Mean nDCG@k (trec_eval conventions) per system, recomputed from the run "
-                                      "files; pooled over folds, mean over seeds.")
-        curves = _cells(cells, "curves.csv")
-        if not curves.empty:
-            first = curves[(curves["fold"] == curves["fold"].iloc[0]) & (curves["seed"] == exp.seeds[0])]
-            report.add_figure("Training and validation curves", P.figure_job(
-                "plot_training_curves", curves=first[["system", "iteration", "split", "metric", "value"]],
-                weight=2),
-                caption=f"Per-iteration metric of each system (fold {first['fold'].iloc[0]}, seed "
-                        f"{exp.seeds[0]}), computed by ltr on the candidate sets.")
-        importance = _cells(cells, "importance.csv")
-        if not importance.empty:
-            imp = importance.groupby(["system", "feature"], sort=False)["importance"].mean().reset_index()
-            report.add_figure("Feature importance", P.figure_job("plot_feature_importance", importance=imp, top_k=15,
-                                                                    weight=2),
-                              caption="Total split gain per feature (share of each model's total), mean over "
-                                      "folds and seeds.")
-        recall_path = out / "tables" / "first_stage_recall.csv"
-        if recall_path.is_file():
-            report.add_figure("First-stage recall@k", P.figure_job("plot_recall_at_k",
-                                                                  recall=integrity.read_csv(recall_path)),
-                              caption="Recall of the relevant documents in the first stage's top k: the "
-                                      "ceiling no re-ranker can pass.")
-        stage_path = out / "tables" / "stage_cost.csv"
-        if stage_path.is_file():
-            cost = integrity.read_csv(stage_path)
-            scoring = [info.get("predict_seconds_per_query") for _, info in cells]
-            scoring = [v for v in scoring if v is not None]   # trained cells only
-            cost.loc[len(cost) - 1, "seconds_per_query"] += float(np.mean(scoring)) if scoring else 0.0
-            report.add_figure("Per-stage cost", P.figure_job("plot_stage_cost", cost=cost),
-                              caption="Time per query of each stage (the re-ranking stage: its features plus the "
-                                      "GBDT's scoring) and the number of feature values computed per query.")
-    # Sections of our own around the comparison
-    spread = seed_fold_spread(metrics)
-    spread = spread[spread["metric"].isin(exp.metrics)]
-    no_effect = [s for s in seeds_without_effect(metrics) if s not in {f.name for f in exp.fixed_systems()}]
-    sections = []
-    if not protocol["protocol"].empty:
-        sections.append((f"Both levels of inference on the primary metric {exp.primary}", _display(protocol["protocol"]),
-                         "Per comparison with the baseline: the per-query test (conditional on the trained models; "
-                         "corrected p), the run-level permutation test (whole (system, seed) runs relabelled within "
-                         "each fold, folds fixed blocks; corrected p, its floor = the smallest p the design can give), "
-                         "the randomised Tukey HSD (all pairs, family-wise) and the MDE of each at "
-                         f"{exp.protocol.power:.0%} power (per-query paired t: noncentral t; run-level and Tukey: "
-                         "simulation). Rows outside the family are uncorrected."))
-    runs_table = protocol["runs"]
-    if not runs_table.empty:
-        shown = runs_table[["metric", "system", "delta", "p_raw", "p_value", "family", "family_size", "level",
-                            "p_floor", "n_runs", "n_baseline_runs", "method", "mde"]]
-        sections.append(("Run-level tests, every metric", _display(shown.rename(columns={"p_value": "p (corrected)",
-                                                                                       "family_size": "m"})),
-                         "Across training seeds and folds, on these test queries: T = mean over folds of (mean of "
-                         "the system's runs - mean of the baseline's runs); the MDE is computed for the primary "
-                         "metric. Metrics other than the primary are exploratory."))
-    if not protocol["tukey"].empty:
-        sections.append((f"Randomised Tukey HSD on {exp.primary}", _display(protocol["tukey"]),
-                         "All pairs (Carterette 2012; Sakai 2014): p-values are family-wise (compare with α "
-                         "directly); the MDE (80% power, simulation) is given for the pairs with the baseline."))
-    gains, effective = training_protocol(out, manifest, exp)
-    if not gains.empty:
-        sections.append(("Training protocol: gain, stopping metric, search", gains,
-                         "The gain each system trained on (the primary metric's gain for objectives that optimise "
-                         "one, protocol.align_gain), the metric it early-stopped on, and the search protocol with "
-                         "the mean hessian per row at the initial scores that scales its hessian-unit regularisers."))
-    sections.append(("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
-                     "tests above use the pooled per-query values instead."))
-    tuning = _tuning(out, manifest) if exp.tuning.budget > 1 else pd.DataFrame()
-    if not tuning.empty:
-        how = ("Random search" if exp.tuning.sampler == "random" else
-               "Optuna TPE (one study per fold and system, seeded)")
-        sections.append(("Tuning", tuning, f"{how}, {exp.tuning.budget} configurations per fold and "
-                                           f"system on the validation data (the first is the defaults)."))
-    if not effective.empty:
-        sections.append(("Effective backend values", effective,
-                         "The values each system's chosen configuration stood for in the backend's own units, per "
-                         "fold (under the scale-aware search, reg_lambda = r x mean hessian x "
-                         f"{exp.protocol.reference_leaf_rows} rows and the hessian-unit minimums scaled by the mean "
-                         "hessian)."))
-    notes = list(manifest.get("data_notes", []))
-    if exp.tuning.budget == 1:
-        notes.append("No tuning (tuning.budget = 1): every system trained with the training settings as "
-                     "declared.")
-    if no_effect:
-        notes.append(f"The seed changed nothing for {no_effect}: their training is deterministic without "
-                     f"subsampling, so every seed gives the same model.")
-    if manifest.get("skipped"):
-        notes.append(f"Not run (the backend does not offer the objective): {manifest['skipped']}.")
-    n_queries = per_query.groupby("system")[QID].nunique().max()
-    notes.insert(0, f"{n_queries} test queries pooled over {len(manifest['folds'])} fold(s) "
-                    f"({', '.join(manifest['folds'])}); seeds {manifest['seeds']}.")
-    notes += queries_without_relevant(out, manifest["folds"], exp.metrics)
-    notes += protocol["notes"]
-    report.add_section("Data and protocol", notes=notes)
-    trained = {}
-    for path in sorted((out / "tuning").glob("*/*.json")):
-        try:
-            info = json.loads(path.read_text(encoding="utf-8"))
-            if info.get("identity") == manifest.get("identity") and "objective" in info:
-                trained.setdefault(info["system"], info["objective"])
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            continue
-    report.add_section("Backend configurations", notes=_configurations(exp, systems, trained),
-                       caption="The exact backend objective and settings of each system.")
-    for title, frame, caption in sections:
-        report.add_section(title, table=frame, caption=caption)
-    report.draw_figures(plots=plots, processes=None)
-    paths = report.save(out, plots=plots)
-    from ltr.atomic import atomic_write
-    for name, frame in (("protocol.csv", protocol["protocol"]), ("run_level.csv", protocol["runs"]),
-                        ("tukey.csv", protocol["tukey"])):
-        with atomic_write(out / name) as handle:
-            frame.to_csv(handle, index=False, lineterminator="\n")
+    # one BLAS thread: the statistics' products are small, and the figure workers (forked at the first figure)
+    # hold the other cores; a waiting OpenBLAS thread spins (with 2, the statistics took 1.7x the CPU time)
+    with threadpool_limits(1, user_api="blas"), P.Renderer(processes=None if plots else 1) as renderer:
+        # the figures from the folder's files first: worker processes draw them while this one compares
+        file_figures = _file_figures(out, exp, cells, systems, renderer) if plots else []
+        report = compare(per_query, baseline=baseline, metrics=list(exp.metrics), test=exp.test,
+                         correction=exp.correction, alpha=exp.alpha, seed=0, family=exp.family,
+                         primary=exp.primary, outside_family=controls, power=exp.protocol.power,
+                         equivalence_margin=exp.protocol.equivalence_margin,
+                         title=f"{exp.name}: objective comparison")
+        if plots:
+            report.add_lead_figure(exp.primary, controls=controls)
+            report.start_figures(renderer)
+            for title, pending, caption in file_figures:
+                report.add_figure(title, pending, caption=caption)
+        protocol = protocol_statistics(exp, metrics, per_query, report, controls=controls)
+        report.headline = tuple(protocol["headline"])
+        if manifest.get("status") != "finished":
+            report.warnings = report.warnings + (f"the run is not finished (status {manifest.get('status')!r}): "
+                                                 f"tables cover the cells done so far",)
+        # Sections of our own around the comparison
+        spread = seed_fold_spread(metrics)
+        spread = spread[spread["metric"].isin(exp.metrics)]
+        no_effect = [s for s in seeds_without_effect(metrics) if s not in {f.name for f in exp.fixed_systems()}]
+        sections = []
+        if not protocol["protocol"].empty:
+            sections.append((f"Both levels of inference on the primary metric {exp.primary}", _display(protocol["protocol"]),
+                             "Per comparison with the baseline: the per-query test (conditional on the trained models; "
+                             "corrected p), the run-level permutation test (whole (system, seed) runs relabelled within "
+                             "each fold, folds fixed blocks; corrected p, its floor = the smallest p the design can give), "
+                             "the randomised Tukey HSD (all pairs, family-wise) and the MDE of each at "
+                             f"{exp.protocol.power:.0%} power (per-query paired t: noncentral t; run-level and Tukey: "
+                             "simulation). Rows outside the family are uncorrected."))
+        runs_table = protocol["runs"]
+        if not runs_table.empty:
+            shown = runs_table[["metric", "system", "delta", "p_raw", "p_value", "family", "family_size", "level",
+                                "p_floor", "n_runs", "n_baseline_runs", "method", "mde"]]
+            sections.append(("Run-level tests, every metric", _display(shown.rename(columns={"p_value": "p (corrected)",
+                                                                                           "family_size": "m"})),
+                             "Across training seeds and folds, on these test queries: T = mean over folds of (mean of "
+                             "the system's runs - mean of the baseline's runs); the MDE is computed for the primary "
+                             "metric. Metrics other than the primary are exploratory."))
+        if not protocol["tukey"].empty:
+            sections.append((f"Randomised Tukey HSD on {exp.primary}", _display(protocol["tukey"]),
+                             "All pairs (Carterette 2012; Sakai 2014): p-values are family-wise (compare with α "
+                             "directly); the MDE (80% power, simulation) is given for the pairs with the baseline."))
+        gains, effective = training_protocol(out, manifest, exp)
+        if not gains.empty:
+            sections.append(("Training protocol: gain, stopping metric, search", gains,
+                             "The gain each system trained on (the primary metric's gain for objectives that optimise "
+                             "one, protocol.align_gain), the metric it early-stopped on, and the search protocol with "
+                             "the mean hessian per row at the initial scores that scales its hessian-unit regularisers."))
+        sections.append(("Spread over folds and seeds", spread, "Mean of each (fold, seed) cell's metric; the paired "
+                         "tests above use the pooled per-query values instead."))
+        tuning = _tuning(out, manifest) if exp.tuning.budget > 1 else pd.DataFrame()
+        if not tuning.empty:
+            how = ("Random search" if exp.tuning.sampler == "random" else
+                   "Optuna TPE (one study per fold and system, seeded)")
+            sections.append(("Tuning", tuning, f"{how}, {exp.tuning.budget} configurations per fold and "
+                                               f"system on the validation data (the first is the defaults)."))
+        if not effective.empty:
+            sections.append(("Effective backend values", effective,
+                             "The values each system's chosen configuration stood for in the backend's own units, per "
+                             "fold (under the scale-aware search, reg_lambda = r x mean hessian x "
+                             f"{exp.protocol.reference_leaf_rows} rows and the hessian-unit minimums scaled by the mean "
+                             "hessian)."))
+        notes = list(manifest.get("data_notes", []))
+        if exp.tuning.budget == 1:
+            notes.append("No tuning (tuning.budget = 1): every system trained with the training settings as "
+                         "declared.")
+        if no_effect:
+            notes.append(f"The seed changed nothing for {no_effect}: their training is deterministic without "
+                         f"subsampling, so every seed gives the same model.")
+        if manifest.get("skipped"):
+            notes.append(f"Not run (the backend does not offer the objective): {manifest['skipped']}.")
+        n_queries = per_query.groupby("system")[QID].nunique().max()
+        notes.insert(0, f"{n_queries} test queries pooled over {len(manifest['folds'])} fold(s) "
+                        f"({', '.join(manifest['folds'])}); seeds {manifest['seeds']}.")
+        notes += queries_without_relevant(out, manifest["folds"], exp.metrics)
+        notes += protocol["notes"]
+        report.add_section("Data and protocol", notes=notes)
+        trained = {}
+        for path in sorted((out / "tuning").glob("*/*.json")):
+            try:
+                info = json.loads(path.read_text(encoding="utf-8"))
+                if info.get("identity") == manifest.get("identity") and "objective" in info:
+                    trained.setdefault(info["system"], info["objective"])
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                continue
+        report.add_section("Backend configurations", notes=_configurations(exp, systems, trained),
+                           caption="The exact backend objective and settings of each system.")
+        for title, frame, caption in sections:
+            report.add_section(title, table=frame, caption=caption)
+        report.draw_figures(plots=plots, processes=None)
+        paths = report.save(out, plots=plots)
+        for name, frame in (("protocol.csv", protocol["protocol"]), ("run_level.csv", protocol["runs"]),
+                            ("tukey.csv", protocol["tukey"])):
+            with atomic_write(out / name) as handle:
+                frame.to_csv(handle, index=False, lineterminator="\n")
     return [paths["report.md"], paths["report.html"], paths["report.tex"], paths["summary.csv"]]
 
 

@@ -157,13 +157,14 @@ def _numba_scan():
 _USE_FAST = True       # tests switch it off to check the reference path (numpy scan, bytes.split)
 
 
-def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite: str):
-    """Columns ``qid``, ``docid`` (str) and the numeric field of a whitespace-separated TREC file.
+def _read_table(path, fields: tuple[str, ...], number: int, *, what: str, finite: str, raw: bytes | None = None):
+    """Columns ``qid``, ``docid`` (str) and the numeric field of a whitespace-separated TREC file (or of
+    ``raw``, its bytes, when given; ``path`` then only names it).
 
     Returns (qids, docids, numbers, a function giving the line numbers of the rows).
     """
     path_s = str(path)
-    raw = B.strip_bom(B.read_bytes(path))          # a BOM is not part of the first qid
+    raw = B.strip_bom(B.read_bytes(path) if raw is None else raw)   # a BOM is not part of the first qid
     if b"\n" not in raw and b"\r" in raw.rstrip(b"\r"):
         raw = raw.replace(b"\r", b"\n")           # lines that end in CR alone (an old Mac file)
     k = len(fields)
@@ -286,6 +287,32 @@ def read_run(path) -> pd.DataFrame:
     qids, docids, scores, lines = _read_table(path, _RUN_FIELDS, 4, what="run", finite="notnan")
     _check_duplicates(qids, docids, lines, str(path), "run")
     return _frame(RUN, qids, docids, scores)
+
+
+def read_runs_tagged(paths) -> pd.DataFrame:
+    """The run files ``paths`` as one RUN frame, file i's qids written ``"<i>:<qid>"``: many runs evaluated in
+    one :func:`ltr.metrics.evaluate` call, each on its own queries (``split(":", 1)`` gives the file and the qid
+    back).
+
+    The files are parsed together, as one, each line prefixed with its tag. Files that parse apart but not
+    so (blank lines, a lone CR, leading whitespace) are read one by one with :func:`read_run`, which also
+    raises its errors, naming the file and line.
+    """
+    parts = []
+    for i, path in enumerate(paths):
+        raw = B.strip_bom(B.read_bytes(path)).replace(b"\r\n", b"\n")
+        if raw:
+            tag = b"%d:" % i
+            parts.append(tag + raw.rstrip(b"\n").replace(b"\n", b"\n" + tag) + b"\n")
+    try:
+        qids, docids, scores, _ = _read_table("<tagged runs>", _RUN_FIELDS, 4, what="run", finite="notnan",
+                                              raw=b"".join(parts))
+        _check_duplicates(qids, docids, None, "<tagged runs>", "run")
+        return _frame(RUN, qids, docids, scores)
+    except (ParseError, DataError):
+        pass
+    frames = [read_run(path) for path in paths]
+    return pd.concat([f.assign(**{QID: f"{i}:" + f[QID]}) for i, f in enumerate(frames)], ignore_index=True)
 
 
 def _frame(columns, qids, docids, values) -> pd.DataFrame:

@@ -139,6 +139,8 @@ class Report:
         self._sections: list[tuple[str, tuple[str, ...], pd.DataFrame | None, str | None]] = []
         self._default_figures: list[tuple[str, bytes, str | None]] | None = None
         self._lead: list[int] = []      # indices into _figures of the figures that open the report
+        self._renderer: _plots.Renderer | None = None     # set by start_figures: jobs drawn as they are added
+        self._default_futures: list | None = None
 
     # -------------------------------------------------------------------------------------- access ---
     @property
@@ -160,8 +162,8 @@ class Report:
 
     # ------------------------------------------------------------------------------------- figures ---
     def add_figure(self, title: str, figure, *, caption: str | None = None, lead: bool = False) -> "Report":
-        """Attach a figure (a matplotlib Figure, PNG bytes, a PNG file path or a :class:`~ltr.report.plots.FigureJob`
-        to draw later) to the HTML and saved report.
+        """Attach a figure (a matplotlib Figure, PNG bytes, a PNG file path, a :class:`~ltr.report.plots.FigureJob`
+        to draw later, or what :meth:`ltr.report.plots.Renderer.submit` returned) to the HTML and saved report.
 
         Use it for plots the per-query values cannot give: training curves, feature importance,
         first-stage recall, stage cost (:mod:`ltr.report.plots`). A ``FigureJob`` is drawn with the default
@@ -172,6 +174,10 @@ class Report:
         if lead:
             self._lead.append(len(self._figures))
         if isinstance(figure, _plots.FigureJob):
+            pending = self._renderer.submit(figure) if self._renderer is not None else figure
+            self._figures.append((str(title), pending, caption))
+            return self
+        if hasattr(figure, "result"):          # a job already handed to a Renderer: collected when drawn
             self._figures.append((str(title), figure, caption))
             return self
         if hasattr(figure, "savefig"):
@@ -236,10 +242,28 @@ class Report:
                              f"sorted; green: the system wins, red: it loses."))
         return jobs
 
+    def start_figures(self, renderer: "_plots.Renderer", *, plots: bool = True) -> "Report":
+        """Hand every figure not drawn yet (the default ones if ``plots``, and the figure jobs added so far
+        or later) to ``renderer`` (:class:`ltr.report.plots.Renderer`), which draws them while the caller
+        goes on computing; :meth:`draw_figures` then collects them. Returns the report itself."""
+        self._renderer = renderer
+        if plots and self._default_figures is None and self._default_futures is None:
+            self._default_futures = [(t, renderer.submit(job), c) for t, job, c in self.default_figure_jobs()]
+        self._figures = [(t, renderer.submit(job), c) if isinstance(job, _plots.FigureJob) else (t, job, c)
+                         for t, job, c in self._figures]
+        return self
+
     def draw_figures(self, *, plots: bool = True, processes: int | None = 1) -> "Report":
-        """Draw every figure not drawn yet (the default ones if ``plots``, and the ``FigureJob``s added) at once,
-        in ``processes`` processes (``None``: every CPU; :func:`ltr.report.plots.render`). The bytes do not
-        depend on ``processes``. Returns the report itself."""
+        """Draw every figure not drawn yet (the default ones if ``plots``, and the figure jobs added) at
+        once, in ``processes`` processes (``None``: every CPU; :func:`ltr.report.plots.render`), and collect
+        those handed to :meth:`start_figures`' renderer. The bytes do not depend on ``processes``. Returns the
+        report itself."""
+        if self._default_futures is not None:
+            self._default_figures = [(t, future.result(), c) for t, future, c in self._default_futures]
+            self._default_futures = None
+        self._figures = [(t, png.result(), c) if hasattr(png, "result") else (t, png, c)
+                         for t, png, c in self._figures]
+        self._renderer = None
         defaults = self.default_figure_jobs() if plots and self._default_figures is None else None
         pending = [(None, t, job, c) for t, job, c in defaults or []]
         pending += [(i, t, job, c) for i, (t, job, c) in enumerate(self._figures)

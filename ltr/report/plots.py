@@ -36,6 +36,7 @@ import re
 import sys
 import warnings
 from pathlib import Path
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -52,7 +53,7 @@ from ltr.schema import QID, require_columns
 
 __all__ = ["plot_metric_at_k", "plot_per_query_delta", "plot_training_curves", "plot_feature_importance",
            "plot_recall_at_k", "plot_stage_cost", "plot_system_means", "figure_to_png", "metric_families", "system_styles",
-           "FigureJob", "figure_job", "render", "default_processes", "PALETTE", "MARKERS"]
+           "FigureJob", "Deferred", "figure_job", "render", "Renderer", "default_processes", "PALETTE", "MARKERS"]
 
 WIDTH = 8.0          # inches; every figure is this wide so that reports line up
 PANEL_HEIGHT = 3.2   # inches per row of panels
@@ -196,8 +197,18 @@ def figure_job(function: str, *, weight: float = 1.0, **kwargs) -> FigureJob:
     return FigureJob(function, dict(kwargs), float(weight))
 
 
+class Deferred(NamedTuple):
+    """A :class:`FigureJob` argument computed where the figure is drawn, ``function(*args)``: data that takes
+    time to compute (run files read and evaluated, say) is then computed by the worker process that draws the
+    figure, not by the caller. ``function`` is a module-level function (a worker is sent its name)."""
+
+    function: Callable
+    args: tuple = ()
+
+
 def _draw(job: FigureJob) -> bytes:
-    return figure_to_png(globals()[job.function](**job.kwargs))
+    kwargs = {k: v.function(*v.args) if isinstance(v, Deferred) else v for k, v in job.kwargs.items()}
+    return figure_to_png(globals()[job.function](**kwargs))
 
 
 def default_processes() -> int:
@@ -216,35 +227,72 @@ def default_processes() -> int:
     return max(1, min(cpus, 4))
 
 
-def render(jobs, *, processes: int | None = 1) -> list[bytes]:
-    """PNG bytes of each :class:`FigureJob`, in order.
+class _Drawn:
+    """A job drawn in this process when its bytes are asked for (the one-process stand-in of a Future)."""
 
-    With ``processes > 1`` (``None``: :func:`default_processes`) the figures are drawn by that many worker
-    processes forked from this one (Linux only: a forked worker starts with matplotlib and the data already
-    loaded, where a spawned one would spend a second importing them; elsewhere, and for a single job, they are
-    drawn here). Matplotlib's Agg canvas draws the same bytes in any process, so the output does not depend
-    on ``processes`` (tested). The largest figures are handed out first.
+    def __init__(self, job: FigureJob):
+        self._job, self._png = job, None
+
+    def result(self) -> bytes:
+        if self._png is None:
+            self._png = _draw(self._job)
+        return self._png
+
+
+class Renderer:
+    """Draws figure jobs (:class:`FigureJob`) in ``processes`` worker processes forked from this one, while this
+    process goes on (``submit`` returns at once; ``result()`` of what it returns waits for the PNG bytes).
+
+    Linux only, and only with ``processes > 1`` (``None``: :func:`default_processes`): a forked worker starts
+    with matplotlib and the data already loaded, where a spawned one would spend a second importing them.
+    Otherwise each job is drawn in this process when its bytes are first asked for. Matplotlib's Agg canvas
+    draws the same bytes in any process, so the output does not depend on ``processes`` (tested). The
+    workers are forked at the first ``submit``; use it as a context manager (or call :meth:`close`).
     """
+
+    def __init__(self, processes: int | None = None):
+        processes = default_processes() if processes is None else int(processes)
+        self._pool = None
+        if processes > 1 and sys.platform.startswith("linux"):
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+
+    @property
+    def parallel(self) -> bool:
+        return self._pool is not None
+
+    def submit(self, job: FigureJob):
+        if self._pool is None:
+            return _Drawn(job)
+        with warnings.catch_warnings():
+            # Python >= 3.12 warns on fork() when the process has other threads; here they are OpenBLAS's,
+            # numba's and pyarrow's, which handle fork, and the workers only draw figures
+            warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
+                                    category=DeprecationWarning)
+            return self._pool.submit(_draw, job)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> "Renderer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def render(jobs, *, processes: int | None = 1) -> list[bytes]:
+    """PNG bytes of each :class:`FigureJob`, in order, drawn by a :class:`Renderer` of ``processes``
+    processes (``None``: :func:`default_processes`), the largest figures handed out first."""
     jobs = list(jobs)
     processes = default_processes() if processes is None else int(processes)
-    processes = min(processes, len(jobs))
-    if processes <= 1 or not sys.platform.startswith("linux"):
-        return [_draw(job) for job in jobs]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    order = sorted(range(len(jobs)), key=lambda i: -jobs[i].weight)
-    out: list[bytes | None] = [None] * len(jobs)
-    with warnings.catch_warnings():
-        # Python >= 3.12 warns on fork() when the process has other threads; here they are OpenBLAS's and
-        # pyarrow's jemalloc threads, both of which handle fork, and the workers only draw figures
-        warnings.filterwarnings("ignore", message=r".*use of fork\(\) may lead to deadlocks",
-                                category=DeprecationWarning)
-        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {i: pool.submit(_draw, jobs[i]) for i in order}
-            for i, future in futures.items():
-                out[i] = future.result()
-    return out
+    with Renderer(max(1, min(processes, len(jobs)))) as renderer:
+        order = sorted(range(len(jobs)), key=lambda i: -jobs[i].weight)
+        futures = {i: renderer.submit(jobs[i]) for i in order}
+        return [futures[i].result() for i in range(len(jobs))]
 
 
 def _systems(frame: pd.DataFrame, systems=None) -> list[str]:

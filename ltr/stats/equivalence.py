@@ -31,6 +31,7 @@ import numpy as np
 
 from ltr.errors import DataError
 from ltr.stats._checks import _paired
+from ltr.stats._dist import t_cdf, t_sf
 
 __all__ = ["EquivalenceResult", "tost_paired"]
 
@@ -121,12 +122,10 @@ def tost_paired(a, b, *, margin) -> EquivalenceResult:
         p_high = 0.0 if mean < high else 1.0
         return EquivalenceResult(0.0 if inside else 1.0, mean, low, high, float(t_low), p_low, float(t_high),
                                  p_high, n, n - 1)
-    from scipy import stats as sps
-
     se = sd / np.sqrt(n)
     t_low = (mean - low) / se
     t_high = (mean - high) / se
-    p_low = float(sps.t.sf(t_low, n - 1))
-    p_high = float(sps.t.cdf(t_high, n - 1))
+    p_low = float(t_sf(t_low, n - 1))
+    p_high = float(t_cdf(t_high, n - 1))
     return EquivalenceResult(max(p_low, p_high), mean, low, high, float(t_low), p_low, float(t_high), p_high,
                              n, n - 1)

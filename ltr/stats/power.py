@@ -71,6 +71,7 @@ import numpy as np
 from ltr.errors import DataError
 from ltr.naming import select
 from ltr.stats._checks import _BATCH, _check_int, _check_probability, _check_resamples, _paired, _rng
+from ltr.stats._dist import nct_sf, t_ppf
 from ltr.stats._shift import shift_counts
 from ltr.stats.corrections import get_correction, per_comparison_alpha
 
@@ -192,18 +193,17 @@ def _levels(alpha, power, family_size, correction, caller):
 
 def _t_mde(sd: float, n: int, level: float, power: float, method: str) -> float:
     from scipy import optimize
-    from scipy import stats as sps
 
     df = n - 1
-    crit = sps.t.ppf(1 - level / 2, df)
-    approx = (crit + sps.t.ppf(power, df)) * sd / np.sqrt(n)
+    crit = t_ppf(1 - level / 2, df)
+    approx = (crit + t_ppf(power, df)) * sd / np.sqrt(n)
     if method == "approx" or sd == 0:
         return float(approx)
 
     def gap(effect):
         nc = effect * np.sqrt(n) / sd
         # the lower tail P(T' < -crit) as the upper tail of -T' (scipy's nct.cdf returns NaN far in the tail)
-        return sps.nct.sf(crit, df, nc) + sps.nct.sf(crit, df, -nc) - power
+        return nct_sf(crit, df, nc) + nct_sf(crit, df, -nc) - power
 
     hi = approx
     while gap(hi) < 0:

@@ -14,7 +14,7 @@ import pytest
 import pytrec_eval
 
 from ltr.errors import ConfigError, DataError, LabelError, ParseError, SchemaError
-from ltr.io.trec import read_qrels, read_run, write_qrels, write_run
+from ltr.io.trec import read_qrels, read_run, read_runs_tagged, write_qrels, write_run
 from ltr.schema import normalize_ids
 from tests.conftest import shared_path
 
@@ -186,6 +186,38 @@ def test_duplicate_docid_in_run_names_it_and_the_lines(tmp_path):
     with pytest.raises(DataError, match=re.escape(str(p)) + r": duplicate \(qid, docid\) \('1', 'a'\) in the run "
                                                             r"\(lines 1, 4\)"):
         read_run(p)
+
+
+@pytest.mark.parametrize("odd", ["", "\n\n", "\r\n", "  "])
+def test_read_runs_tagged_equals_the_runs_read_one_by_one(tmp_path, odd):
+    """Oracle: read_run of each file with its qids prefixed "<i>:"; also for files the joined parse cannot take
+    (a blank line, a lone CR line end, leading whitespace), which are then read one by one."""
+    rng = np.random.default_rng(3)
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"r{i}.run"
+        write_run(_random_run(rng, n_q=4, ties=False), p)
+        paths.append(p)
+    text = paths[1].read_text()
+    odd_forms = {"": text, "\n\n": text + "\n\n", "\r\n": text.replace("\n", "\r\n"), "  ": "  " + text}
+    paths[1].write_bytes(odd_forms[odd].encode())
+    paths.append(tmp_path / "empty.run")
+    paths[-1].write_text("")
+    expected = pd.concat([f.assign(qid=f"{i}:" + f["qid"]) for i, f in enumerate(map(read_run, paths))],
+                         ignore_index=True)
+    pd.testing.assert_frame_equal(read_runs_tagged(paths), expected)
+
+
+def test_read_runs_tagged_names_the_file_of_a_bad_line(tmp_path):
+    """Bad input: a duplicate in one of the runs is the DataError read_run gives, naming that file and its
+    lines; a malformed line is read_run's ParseError with the file and line."""
+    good = _write(tmp_path, "1 Q0 a 1 3 t\n", "good.run")
+    dup = _write(tmp_path, "1 Q0 a 1 3 t\n1 Q0 a 2 2 t\n", "dup.run")
+    with pytest.raises(DataError, match=re.escape(str(dup)) + r": duplicate .* \(lines 1, 2\)"):
+        read_runs_tagged([good, dup])
+    bad = _write(tmp_path, "1 Q0 a 1 3 t\n1 Q0 b 2 x t\n", "bad.run")
+    with pytest.raises(ParseError, match=_where(bad, 2)):
+        read_runs_tagged([good, bad])
 
 
 def test_write_run_errors(tmp_path):

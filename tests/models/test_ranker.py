@@ -63,6 +63,17 @@ def test_lambdarank_equals_plain_lightgbm_script(data):
     np.testing.assert_allclose(ours, result["valid"]["ndcg@10"], rtol=0, atol=1e-12)
 
 
+def test_force_col_wise_replaces_the_row_wise_default(data):
+    """params={'force_col_wise': True} (the memory-lean histograms) trains, where LightGBM refuses both
+    flags at once. Oracle: lightgbm.train with force_col_wise and without force_row_wise: identical scores."""
+    train, _, test = data
+    plain = lgb.train({**LGB_PLAIN, "force_row_wise": False, "force_col_wise": True, "objective": "lambdarank"},
+                      _lgb_set(train), num_boost_round=30)
+    ranker = Ranker(objective="lambdarank", n_estimators=30, early_stopping_rounds=None, n_jobs=1,
+                    params={"force_col_wise": True}).fit(train)
+    np.testing.assert_array_equal(ranker.predict_scores(test), plain.predict(test.X))
+
+
 @pytest.mark.parametrize("objective", ["lambdarank", "ranknet"])
 def test_xgboost_equals_plain_xgboost_script(data, objective):
     """Oracle: xgboost.train called directly with the objective's native configuration (as printed by

@@ -238,6 +238,51 @@ def test_render_bytes_do_not_depend_on_the_number_of_processes():
     assert len(set(direct)) == len(direct)
 
 
+def _training_curves_frame():
+    return _long_curves()
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_renderer_draws_while_the_caller_goes_on(processes):
+    """Renderer.submit returns at once and result() gives the same bytes as figure_to_png in this process
+    (oracle); a Deferred argument is computed where the figure is drawn (in a worker with 2 processes), with
+    the bytes of the job given the computed value."""
+    jobs = _jobs()
+    direct = [P.figure_to_png(getattr(P, job.function)(**job.kwargs)) for job in jobs]
+    deferred = P.figure_job("plot_training_curves", curves=P.Deferred(_training_curves_frame))
+    with P.Renderer(processes) as renderer:
+        assert renderer.parallel == (processes > 1)
+        futures = [renderer.submit(job) for job in jobs + [deferred]]
+        assert [f.result() for f in futures] == direct + [direct[2]]
+
+
+def test_report_start_figures_gives_the_figures_of_draw_figures():
+    """A Report whose figures were handed to a 2-process Renderer before more were added has the same
+    figures, in the same order, as one drawn at the end in this process (oracle)."""
+    from ltr.report import compare
+    per_query = _jobs()[0].kwargs["per_query"]
+
+    def report():
+        out = compare(per_query, baseline="a/x", seed=0)
+        out.add_lead_figure("nDCG@10")
+        return out
+
+    drawn = report().draw_figures(processes=1).figures()
+    early = report()
+    with P.Renderer(2) as renderer:
+        early.start_figures(renderer)
+        early.add_figure("Curves", P.figure_job("plot_training_curves", curves=_long_curves()))
+        early.add_figure("Curves, submitted", renderer.submit(P.figure_job("plot_training_curves",
+                                                                           curves=_long_curves())))
+        early.draw_figures(processes=1)
+    late = report()
+    late.add_figure("Curves", P.figure_job("plot_training_curves", curves=_long_curves()))
+    late.add_figure("Curves, submitted", P.figure_job("plot_training_curves", curves=_long_curves()))
+    assert [t for t, _, _ in early.figures()] == [t for t, _, _ in late.figures()]
+    assert early.figures() == late.draw_figures(processes=1).figures()
+    assert early.figures()[:len(drawn)] == drawn
+
+
 def test_figure_job_and_processes_errors(monkeypatch):
     """Bad input: an unknown plot function and a bad LTR_REPORT_PROCESSES are typed errors saying what to do."""
     with pytest.raises(UnknownNameError, match="unknown plot function 'plot_pie'"):
