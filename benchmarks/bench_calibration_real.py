@@ -115,11 +115,13 @@ def main() -> None:
     n_folds = frame["fold"].nunique()
     n_q = frame.groupby("fold")["qid"].nunique().sum()
     floor = S.run_level_floor(args.seeds, args.seeds, n_folds=n_folds)
-    print(f"# {exp.name}: {args.pairs} A/A pairs of {args.backend}/{args.objective}, {args.seeds} seeds per "
-          f"system and fold, {n_folds} folds, {n_q} test queries, {args.n_estimators} rounds"
-          f"{f', early stopping {args.early_stopping}' if args.early_stopping else ', no early stopping'}; "
-          f"primary metric {exp.primary} ({date.today()}, {os.cpu_count()} cores, shared CPU; "
-          f"{f'values read from {args.from_frame}' if args.from_frame else f'training {trained / 60:.1f} min'})")
+    # a frame keeps no training settings: with --from-frame the flags given now would describe nothing
+    training = (f"values read from {args.from_frame} (trained as when it was written)" if args.from_frame else
+                f"{args.backend}/{args.objective}, {args.n_estimators} rounds"
+                f"{f', early stopping {args.early_stopping}' if args.early_stopping else ', no early stopping'}")
+    print(f"# {exp.name}: {args.pairs} A/A pairs, {args.seeds} seeds per system and fold, {n_folds} folds, "
+          f"{n_q} test queries, {training}; primary metric {exp.primary} ({date.today()}, {os.cpu_count()} "
+          f"cores, shared CPU{'' if args.from_frame else f'; training {trained / 60:.1f} min'})")
     print(f"run-level design: {floor.n_labelings} labelings ({floor.method}), floor {floor.p_floor:.2g}")
     seed_sd = frame.groupby(["pair", "system", "fold", "seed"])["value"].mean().groupby(["fold"]).std().mean()
     print(f"seed noise: sd of a run's mean {exp.primary} within a fold {seed_sd:.4f}")

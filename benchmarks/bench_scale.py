@@ -228,7 +228,7 @@ evaluate(pd.DataFrame({"qid": ["q"], "docid": ["d"], "label": [1]}),
          pd.DataFrame({"qid": ["q"], "docid": ["d"], "score": [1.0]}), ["nDCG@10"])     # compile, untimed
 rss0, t0, out = status("VmRSS"), time.perf_counter(), {}
 def mark(name):
-    out[name] = {"wall": time.perf_counter() - t0, "peak": status("VmHWM")}
+    out[name] = {"wall": time.perf_counter() - t0, "peak": status("VmHWM"), "rss": status("VmRSS")}
 ds = read_letor(path, progress=False)
 mark("read")
 ranker = Ranker(objective="lambdarank", backend="lightgbm", **kw).fit(ds)
@@ -250,14 +250,16 @@ def end_to_end(path: Path, args) -> None:
     base = {"n_estimators": args.rounds, "early_stopping_rounds": None, "random_state": 0, "n_jobs": 2}
     variants = {"default (row-wise histograms)": base,
                 'params={"force_col_wise": True}': {**base, "params": {"force_col_wise": True}}}
-    print("\nend to end, a fresh process per variant (peak VmHWM since start; cumulative wall s):")
+    print("\nend to end, a fresh process per variant (peak VmHWM since start, then VmRSS after the step; "
+          "cumulative wall s):")
     for name, kw in variants.items():
         out = subprocess.run([sys.executable, "-c", _END_TO_END, str(path), json.dumps(kw)], capture_output=True,
                              text=True, check=True)
         row = json.loads(out.stdout.strip().splitlines()[-1])
         marks, x = row["marks"], row["x_bytes"]
         peak = max(m["peak"] for m in marks.values())
-        steps = ", ".join(f"{k} {m['wall']:.1f} s (peak {gib(m['peak'])})" for k, m in marks.items())
+        steps = ", ".join(f"{k} {m['wall']:.1f} s (peak {gib(m['peak'])}, then {gib(m['rss'])})"
+                          for k, m in marks.items())
         print(f"  E. {name}: peak {gib(peak)} GiB = **{peak / x:.2f}x X** (start {gib(row['rss0'])} GiB); "
               f"nDCG@10 {row['ndcg']:.4f}; {steps}", flush=True)
 

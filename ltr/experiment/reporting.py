@@ -20,11 +20,10 @@ import pandas as pd
 
 from ltr.errors import ConfigError, DataError, LTRError
 from ltr.experiment import integrity
+from ltr.experiment.curve import CURVE_CUTOFFS, CURVE_FILE
 from ltr.experiment.spec import Experiment
 from ltr.experiment.systems import parse_system
 from ltr.schema import DOCID, LABEL, QID
-
-CURVE_CUTOFFS = (1, 3, 5, 10, 20)
 
 
 def read_metrics(out: Path) -> pd.DataFrame:
@@ -88,23 +87,28 @@ def _cells(cells: list[tuple[Path, dict]], name: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def metric_at_k(out: Path, cells: list[tuple[Path, dict]], cutoffs=CURVE_CUTOFFS,
-                family: str = "nDCG") -> pd.DataFrame:
-    """``system, qid, metric, value`` for ``family@k`` at each cutoff, recomputed from the run files and the
-    saved test qrels (pooled over folds, mean over seeds).
+def metric_at_k(out: Path, cells: list[tuple[Path, dict]]) -> pd.DataFrame:
+    """``system, qid, metric, value`` for nDCG@k at the curve's cutoffs (pooled over folds, mean over seeds):
+    the values each cell saved (:data:`~ltr.experiment.curve.CURVE_FILE`), or, for cells finished before
+    ``ltr`` saved them, recomputed from the run files and the saved test qrels.
 
-    One :func:`~ltr.metrics.evaluate` call per fold: cell i's queries are renamed ``"i:qid"`` in its run
-    (:func:`ltr.io.trec.read_runs_tagged`) and in a copy of the fold's qrels, so that the cells stay apart."""
+    The recomputation is one :func:`~ltr.metrics.evaluate` call per fold: cell i's queries are renamed
+    ``"i:qid"`` in its run (:func:`ltr.io.trec.read_runs_tagged`) and in a copy of the fold's qrels, so that
+    the cells stay apart."""
     from ltr.io import read_qrels
     from ltr.io.trec import read_runs_tagged
     from ltr.metrics import evaluate
-    metrics = [f"{family}@{k}" for k in cutoffs]
-    by_fold: dict[str, list[tuple[int, Path]]] = {}
-    for position, (_, cell) in enumerate(cells):
+    metrics = [f"nDCG@{k}" for k in CURVE_CUTOFFS]
+    frames, by_fold = [], {}
+    for position, (folder, cell) in enumerate(cells):
+        saved = folder / CURVE_FILE
+        if str(saved.relative_to(out)) in cell["files"]:
+            values = integrity.read_csv(saved, dtype={QID: str}, keep_default_na=False)
+            frames.append(values.assign(position=position))
+            continue
         run_file = next((out / rel for rel in cell["files"] if rel.endswith(".trec")), None)
         if run_file is not None:
             by_fold.setdefault(cell["fold"], []).append((position, run_file))
-    frames = []
     for fold, entries in by_fold.items():
         qrels = read_qrels(out / "qrels" / f"{fold}.qrels")
         n, qids = len(entries), qrels[QID].tolist()

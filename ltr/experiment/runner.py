@@ -8,8 +8,10 @@ Layout of the output folder::
     tuning/<fold>/<system>.json         the search (random or TPE): every configuration and its validation score
     runs/<fold>/<system>-seed<k>.trec   TREC run of each cell (``<system>.trec`` for a fixed system)
     cache/                              feature matrices of raw collections (reused when a run resumes)
-    cells/<fold>/<system>/seed<k>/      model/ (backend format + manifest), per_query.csv, curves.csv,
-                                        importance.csv, cell.json (written last: the cell is finished);
+    cells/<fold>/<system>/seed<k>/      model/ (backend format + manifest), per_query.csv, ndcg_at_k.csv
+                                        (nDCG@k of the report's curve, from the saved run and qrels),
+                                        curves.csv, importance.csv, cell.json (written last: the cell is
+                                        finished);
                                         ``cells/<fold>/<system>/fixed/`` for a fixed system
     metrics.csv                         fold, objective, backend, seed, qid, metric, value
     report.md, report.html, report.tex  see :mod:`ltr.experiment.reporting`
@@ -39,6 +41,7 @@ import pandas as pd
 
 import ltr
 from ltr.errors import ConfigError, DataError
+from ltr.experiment.curve import CURVE_FILE, curve_values
 from ltr.experiment.data import PreparedData, PreparedFold, prepare
 from ltr.experiment.folder import OUTPUT_FOLDERS, OutputFolder
 from ltr.experiment.integrity import recorded_files
@@ -327,7 +330,8 @@ class Runner:
         run_path = self._run_path(cell)
         write_run(run, run_path, tag=cell.system.slug)
         _write_csv(per_query, cell_dir / "per_query.csv")
-        written = [run_path, cell_dir / "per_query.csv"]
+        _write_csv(curve_values(self.out / "qrels" / f"{cell.fold}.qrels", run_path), cell_dir / CURVE_FILE)
+        written = [run_path, cell_dir / "per_query.csv", cell_dir / CURVE_FILE]
         if ranker is not None:
             ranker.save(cell_dir / "model")
             curves = [{"iteration": i + 1, "split": split, "metric": metric, "value": v}

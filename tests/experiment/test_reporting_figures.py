@@ -68,3 +68,41 @@ def test_figures_do_not_depend_on_the_number_of_processes(untuned, tmp_path, mon
     for name in names:
         assert (folders["1"] / "figures" / name).read_bytes() == (folders["3"] / "figures" / name).read_bytes(), name
     assert (folders["1"] / "report.html").read_bytes() == (folders["3"] / "report.html").read_bytes()
+
+
+def test_saved_ndcg_at_k_equals_the_values_recomputed_from_the_run_files(untuned):
+    """Each cell saves nDCG@k of the report's curve while it runs (ndcg_at_k.csv, recorded in cell.json); the
+    report reads them. Oracle: the same curve recomputed from the run files and the saved qrels, as for a
+    folder written before the cells saved it: equal values, in the same order. The curve of each cell is also
+    trec_eval's (pytrec_eval's ndcg_cut) on its run file."""
+    import json
+
+    import numpy as np
+    import pandas as pd
+    import pytrec_eval
+
+    from ltr.experiment import integrity
+    from ltr.experiment.reporting import experiment_cells, metric_at_k
+    from ltr.experiment.curve import CURVE_CUTOFFS, CURVE_FILE
+    from ltr.experiment.spec import Experiment
+    manifest = integrity.read_manifest(untuned)
+    cells = experiment_cells(untuned, manifest, Experiment.from_dict(manifest["experiment"]))
+    assert cells and all(str((d / CURVE_FILE).relative_to(untuned)) in info["files"] for d, info in cells)
+    saved = metric_at_k(untuned, cells)
+    old_style = [(d, {**info, "files": {k: v for k, v in info["files"].items() if not k.endswith(CURVE_FILE)}})
+                 for d, info in cells]
+    pd.testing.assert_frame_equal(saved, metric_at_k(untuned, old_style))
+    folder, info = next((d, i) for d, i in cells if any(k.endswith(".trec") for k in i["files"]))
+    run_file = untuned / next(k for k in info["files"] if k.endswith(".trec"))
+    qrels_file = untuned / "qrels" / f"{info['fold']}.qrels"
+    with open(qrels_file) as f:
+        qrels = pytrec_eval.parse_qrel(f)
+    with open(run_file) as f:
+        run = pytrec_eval.parse_run(f)
+    cuts = ",".join(map(str, CURVE_CUTOFFS))
+    oracle = pytrec_eval.RelevanceEvaluator(qrels, {f"ndcg_cut.{cuts}"}).evaluate(run)
+    ours = pd.read_csv(folder / CURVE_FILE, dtype={"qid": str})
+    for row in ours.itertuples(index=False):
+        k = row.metric.split("@")[1]
+        assert np.isclose(row.value, oracle[row.qid][f"ndcg_cut_{k}"], rtol=0, atol=1e-12), row
+    assert json.loads((folder / "cell.json").read_text())["files"][str((folder / CURVE_FILE).relative_to(untuned))]

@@ -249,6 +249,10 @@ class LightGBMBackend(Backend):
             raise ConfigError(f"LightGBM stopped training: {native_message(err)}") from None
         n_iter = booster.current_iteration()
         best = booster.best_iteration if booster.best_iteration > 0 else n_iter
+        # the trained booster holds LightGBM's training state (the binned Dataset, gradients, scores); the
+        # booster read back from its own model text predicts the same bits (tests/models/test_persistence.py)
+        # and holds none of it
+        booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=-1))
         bias = None
         if position is not None:
             bias = log.result()
