@@ -35,8 +35,8 @@ import os
 import re
 import sys
 import warnings
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -260,6 +260,7 @@ class Renderer:
 
     @property
     def parallel(self) -> bool:
+        """Whether jobs are drawn in worker processes (else here, when their bytes are asked for)."""
         return self._pool is not None
 
     def submit(self, job: FigureJob):
