@@ -13,6 +13,7 @@ import pandas as pd
 
 CURVE_FILE = "ndcg_at_k.csv"
 CURVE_CUTOFFS = (1, 3, 5, 10, 20)
+CURVE_METRICS = tuple(f"nDCG@{k}" for k in CURVE_CUTOFFS)
 
 
 def curve_values(qrels_path: Path, run_path: Path) -> pd.DataFrame:
@@ -20,4 +21,4 @@ def curve_values(qrels_path: Path, run_path: Path) -> pd.DataFrame:
     (read from the files, so equal to what reading them back gives)."""
     from ltr.io import read_qrels, read_run
     from ltr.metrics import evaluate
-    return evaluate(read_qrels(qrels_path), read_run(run_path), [f"nDCG@{k}" for k in CURVE_CUTOFFS])
+    return evaluate(read_qrels(qrels_path), read_run(run_path), list(CURVE_METRICS))

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ltr.errors import ConfigError, DataError, LTRError
 from ltr.experiment import integrity
-from ltr.experiment.curve import CURVE_CUTOFFS, CURVE_FILE
+from ltr.experiment.curve import CURVE_FILE, CURVE_METRICS
 from ltr.experiment.spec import Experiment
 from ltr.experiment.systems import parse_system
 from ltr.schema import DOCID, LABEL, QID
@@ -98,7 +98,6 @@ def metric_at_k(out: Path, cells: list[tuple[Path, dict]]) -> pd.DataFrame:
     from ltr.io import read_qrels
     from ltr.io.trec import read_runs_tagged
     from ltr.metrics import evaluate
-    metrics = [f"nDCG@{k}" for k in CURVE_CUTOFFS]
     frames, by_fold = [], {}
     for position, (folder, cell) in enumerate(cells):
         saved = folder / CURVE_FILE
@@ -114,7 +113,7 @@ def metric_at_k(out: Path, cells: list[tuple[Path, dict]]) -> pd.DataFrame:
         n, qids = len(entries), qrels[QID].tolist()
         judged = pd.DataFrame({QID: [f"{i}:{q}" for i in range(n) for q in qids],
                                DOCID: np.tile(qrels[DOCID].to_numpy(), n), LABEL: np.tile(qrels[LABEL].to_numpy(), n)})
-        values = evaluate(judged, read_runs_tagged([run_file for _, run_file in entries]), metrics)
+        values = evaluate(judged, read_runs_tagged([run_file for _, run_file in entries]), list(CURVE_METRICS))
         codes, tagged = pd.factorize(values[QID])
         cell, qid = zip(*(t.split(":", 1) for t in tagged))
         position = np.array([entries[int(i)][0] for i in cell], dtype=np.int64)
@@ -192,7 +191,7 @@ def _file_figures(out: Path, exp: Experiment, cells, systems: list[str], rendere
     if with_runs:      # an A/A control keeps no run file; the worker that draws the curve reads the runs
         add("nDCG@k", P.figure_job("plot_metric_at_k", per_query=P.Deferred(metric_at_k, (out, cells)),
                                    systems=[s for s in systems if s in with_runs], weight=3),
-            "Mean nDCG@k (trec_eval conventions) per system, recomputed from the run files; pooled over folds, "
+            "Mean nDCG@k (trec_eval conventions) per system, computed from the run files; pooled over folds, "
             "mean over seeds.")
     curves = _cells(cells, "curves.csv")
     if not curves.empty:
